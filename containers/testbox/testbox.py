@@ -1,0 +1,95 @@
+"""Edge-case behaviours for the orchestrator's tests, chosen by the first argument.
+
+train | ok          print two lines, write /opt/ml/model/ok.txt, exit 0
+fail MESSAGE        write MESSAGE to /opt/ml/output/failure, exit 2
+exit CODE           exit with CODE and no failure file
+sleep SECONDS       sleep; on SIGTERM write /opt/ml/model/saved.txt and exit 0
+ignore-term SECONDS ignore SIGTERM and sleep (the platform must SIGKILL it)
+contract            copy what the platform provided (config files, env, channels, network
+                    interfaces) into /opt/ml/model/contract.json, exit 0
+"""
+
+import json
+import os
+import signal
+import sys
+import time
+
+OPT_ML = "/opt/ml"
+
+
+def write(relative, text):
+    path = os.path.join(OPT_ML, relative)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w") as handle:
+        handle.write(text)
+
+
+def ok(_args):
+    print("hello from the training container")
+    print("done", file=sys.stderr)
+    write("model/ok.txt", "trained\n")
+    write("output/data/extra.txt", "output data\n")
+
+
+def fail(args):
+    write("output/failure", " ".join(args) or "failed")
+    print("failing on purpose", file=sys.stderr)
+    sys.exit(2)
+
+
+def exit_with(args):
+    sys.exit(int(args[0]))
+
+
+def sleep(args):
+    def on_term(signum, frame):
+        print("got SIGTERM, saving", flush=True)
+        write("model/saved.txt", "saved during the grace period\n")
+        sys.exit(0)
+
+    signal.signal(signal.SIGTERM, on_term)
+    print("sleeping", flush=True)
+    time.sleep(float(args[0]))
+
+
+def ignore_term(args):
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    print("ignoring SIGTERM", flush=True)
+    time.sleep(float(args[0]))
+
+
+def _read(path):
+    with open(path) as handle:
+        return json.load(handle)
+
+
+def contract(_args):
+    config = os.path.join(OPT_ML, "input", "config")
+    data = os.path.join(OPT_ML, "input", "data")
+    channels = {}
+    for channel in sorted(os.listdir(data)) if os.path.isdir(data) else []:
+        root = os.path.join(data, channel)
+        channels[channel] = sorted(
+            os.path.relpath(os.path.join(d, f), root) for d, _, fs in os.walk(root) for f in fs
+        )
+    report = {
+        "argv": sys.argv[1:],
+        "hostname": os.uname().nodename,
+        "env": dict(os.environ),
+        "hyperparameters": _read(os.path.join(config, "hyperparameters.json")),
+        "resourceconfig": _read(os.path.join(config, "resourceconfig.json")),
+        "inputdataconfig": _read(os.path.join(config, "inputdataconfig.json")),
+        "channels": channels,
+        "interfaces": sorted(os.listdir("/sys/class/net")),
+    }
+    write("model/contract.json", json.dumps(report, indent=2))
+    print("contract written")
+
+
+MODES = {"train": ok, "ok": ok, "fail": fail, "exit": exit_with, "sleep": sleep,
+         "ignore-term": ignore_term, "contract": contract}
+
+if __name__ == "__main__":
+    mode = sys.argv[1] if len(sys.argv) > 1 else "train"
+    MODES[mode](sys.argv[2:])

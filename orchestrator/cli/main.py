@@ -1,0 +1,135 @@
+"""`orchestrator`: run, list, describe, stop and follow SageMaker training jobs locally."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from orchestrator.cli.render import local_time, summaries_table, to_json
+from orchestrator.cli.requests import load_request
+from orchestrator.cli.run import run_job
+from orchestrator.config import settings_from_env
+from orchestrator.errors import OrchestratorError
+from orchestrator.local import Orchestrator
+
+EXIT_BAD_INPUT = 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="orchestrator", description=__doc__)
+    parser.add_argument("--home", help="state directory (default $ORCHESTRATOR_HOME or "
+                        "~/.local/share/orchestrator)")  # fmt: skip
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = commands.add_parser("run", help="run a CreateTrainingJob request and follow it")
+    run.add_argument("request", help="JSON file, file://path, '-' for stdin, or inline JSON")
+    run.add_argument("--name", help="override TrainingJobName")
+    run.add_argument("--quiet", action="store_true", help="status changes only, no container log")
+
+    lister = commands.add_parser("list", help="ListTrainingJobs")
+    lister.add_argument("--name-contains")
+    lister.add_argument("--status", choices=["InProgress", "Completed", "Failed", "Stopping",
+                                             "Stopped"])  # fmt: skip
+    for flag in ("--created-after", "--created-before", "--modified-after", "--modified-before"):
+        lister.add_argument(flag, help="epoch seconds or ISO 8601")
+    lister.add_argument("--sort-by", choices=["Name", "CreationTime", "Status"],
+                        default="CreationTime")  # fmt: skip
+    lister.add_argument("--sort-order", choices=["Ascending", "Descending"], default="Descending")
+    lister.add_argument("--max-results", type=int, default=10)
+    lister.add_argument("--next-token")
+    lister.add_argument("--json", action="store_true", help="the ListTrainingJobs response")
+
+    describe = commands.add_parser("describe", help="DescribeTrainingJob as JSON")
+    describe.add_argument("name")
+    stop = commands.add_parser("stop", help="StopTrainingJob: SIGTERM, grace period, SIGKILL")
+    stop.add_argument("name")
+    logs = commands.add_parser("logs", help="the job's container output")
+    logs.add_argument("name")
+    logs.add_argument("-f", "--follow", action="store_true", help="keep following until it ends")
+    commands.add_parser("recover", help="adopt jobs whose supervising process died")
+    upload = commands.add_parser("upload", help="copy a local file or folder to s3:// (local store)")
+    upload.add_argument("source")
+    upload.add_argument("uri")
+    return parser
+
+
+def _list_request(args: argparse.Namespace) -> dict[str, object]:
+    pairs = {
+        "NameContains": args.name_contains,
+        "StatusEquals": args.status,
+        "CreationTimeAfter": args.created_after,
+        "CreationTimeBefore": args.created_before,
+        "LastModifiedTimeAfter": args.modified_after,
+        "LastModifiedTimeBefore": args.modified_before,
+        "SortBy": args.sort_by,
+        "SortOrder": args.sort_order,
+        "MaxResults": args.max_results,
+        "NextToken": args.next_token,
+    }
+    return {key: value for key, value in pairs.items() if value is not None}
+
+
+def _timestamps_as_iso(request: dict[str, object]) -> dict[str, object]:
+    """Time filters given as epoch strings become numbers; ISO strings pass through."""
+    for key, value in request.items():
+        if key.endswith(("After", "Before")) and isinstance(value, str):
+            try:
+                request[key] = float(value)
+            except ValueError:
+                pass
+    return request
+
+
+def _dispatch(args: argparse.Namespace, orch: Orchestrator) -> int:
+    if args.command == "run":
+        request = load_request(args.request)
+        if args.name:
+            request["TrainingJobName"] = args.name
+        return run_job(orch, request, quiet=args.quiet)
+    if args.command == "list":
+        response = orch.list_training_jobs(**_timestamps_as_iso(_list_request(args)))
+        print(to_json(response) if args.json else summaries_table(response["TrainingJobSummaries"]))
+        if not args.json and "NextToken" in response:
+            print(f"(more: --next-token {response['NextToken']})")
+        return 0
+    if args.command == "describe":
+        print(to_json(orch.describe_training_job(args.name)))
+        return 0
+    if args.command == "stop":
+        orch.stop_training_job(args.name)
+        print(f"stopping {args.name}")
+        return 0
+    if args.command == "logs":
+        for stamp, text in orch.log_events(args.name, follow=args.follow):
+            print(f"{local_time(stamp)} {text}", flush=True)
+        return 0
+    if args.command == "upload":
+        count = orch.upload(Path(args.source), args.uri)
+        print(f"uploaded {count} file(s) to {args.uri}")
+        return 0
+    adopted = orch.recover()
+    for name in adopted:
+        print(f"adopted {name}; following it until it ends")
+    for name in adopted:
+        orch.wait(name)
+        print(f"{name}: {orch.describe_training_job(name)['TrainingJobStatus']}")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    env = dict(os.environ)
+    if args.home:
+        env["ORCHESTRATOR_HOME"] = str(Path(args.home).expanduser())
+    try:
+        orch = Orchestrator(settings_from_env(env))
+        return _dispatch(args, orch)
+    except OrchestratorError as exc:
+        code = getattr(exc, "code", type(exc).__name__)
+        print(f"orchestrator: {code}: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except BrokenPipeError:
+        return 0

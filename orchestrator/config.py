@@ -1,0 +1,71 @@
+"""Settings, built once at the entry point from flags and ORCHESTRATOR_* variables."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from orchestrator.errors import ValidationError
+
+DEFAULT_GRACE_SECONDS = 120.0
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything configurable; passed down, never read from the environment later."""
+
+    home: Path
+    stop_grace_seconds: float = DEFAULT_GRACE_SECONDS
+    poll_seconds: float = 0.2
+    lease_seconds: float = 30.0
+    region: str = "us-east-1"
+    account_id: str = "000000000000"
+
+    @property
+    def database_path(self) -> Path:
+        return self.home / "orchestrator.db"
+
+    @property
+    def object_store_root(self) -> Path:
+        """Where s3://bucket/key lives when no real S3 is configured."""
+        return self.home / "s3"
+
+    @property
+    def jobs_root(self) -> Path:
+        return self.home / "jobs"
+
+    def with_overrides(self, **changes: object) -> Settings:
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+
+def default_home(env: Mapping[str, str]) -> Path:
+    if env.get("ORCHESTRATOR_HOME"):
+        return Path(env["ORCHESTRATOR_HOME"]).expanduser()
+    data = env.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(data) / "orchestrator"
+
+
+def _float(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValidationError(f"{name} must be a number of seconds, got {raw!r}") from None
+    if value < 0:
+        raise ValidationError(f"{name} must not be negative, got {raw!r}")
+    return value
+
+
+def settings_from_env(env: Mapping[str, str] | None = None) -> Settings:
+    """Build Settings from ORCHESTRATOR_* variables (the CLI layers flags on top)."""
+    env = os.environ if env is None else env
+    return Settings(
+        home=default_home(env),
+        stop_grace_seconds=_float(env, "ORCHESTRATOR_STOP_GRACE_SECONDS", DEFAULT_GRACE_SECONDS),
+        poll_seconds=_float(env, "ORCHESTRATOR_POLL_SECONDS", 0.2),
+        region=env.get("ORCHESTRATOR_REGION", env.get("AWS_DEFAULT_REGION", "us-east-1")),
+    )

@@ -1,0 +1,1 @@
+"""The engine: one supervisor per job sequencing the effects the lifecycle decides."""

@@ -1,0 +1,46 @@
+"""What every supervisor shares: settings, store, runtime, object store, clock."""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from pathlib import Path
+
+from orchestrator.clock import Clock
+from orchestrator.config import Settings
+from orchestrator.runtime.protocol import LABEL_JOB, LABEL_STORE, Runtime
+from orchestrator.storage.protocol import ObjectStore
+from orchestrator.store.jobs import JobStore
+
+
+@dataclass(frozen=True)
+class EngineContext:
+    settings: Settings
+    store: JobStore
+    runtime: Runtime
+    objects: ObjectStore
+    clock: Clock
+
+    def capacity(self) -> tuple[int, int]:
+        """The host's (CPUs, memory bytes), asked of the runtime once per engine."""
+        return _capacity_of(self.runtime)
+
+    def job_dir(self, name: str) -> Path:
+        return self.settings.jobs_root / name
+
+    def log_path(self, name: str, host: str = "algo-1") -> Path:
+        return self.log_file(self.settings, name, host)
+
+    @staticmethod
+    def log_file(settings: Settings, name: str, host: str = "algo-1") -> Path:
+        """Where a host's log lives; readers need no engine to find it."""
+        return settings.jobs_root / name / "logs" / f"{host}.log"
+
+    def job_labels(self, name: str) -> dict[str, str]:
+        """Labels that tie a container to one job of this store (and no other store's)."""
+        return {LABEL_JOB: name, LABEL_STORE: str(self.settings.database_path)}
+
+
+@functools.lru_cache(maxsize=8)
+def _capacity_of(runtime: Runtime) -> tuple[int, int]:
+    return runtime.capacity()

@@ -1,0 +1,59 @@
+"""The container for one host of a job: image, command, mounts, environment, limits."""
+
+from __future__ import annotations
+
+from orchestrator.engine.context import EngineContext
+from orchestrator.engine.workspace import Workspace
+from orchestrator.instances import resources_of
+from orchestrator.runtime.protocol import LABEL_ATTEMPT, LABEL_HOST, ContainerSpec, Mount
+from orchestrator.spec import JobSpec
+
+
+def command_of(spec: JobSpec) -> tuple[list[str] | None, list[str] | None]:
+    """(entrypoint, command): `train` unless ContainerEntrypoint/ContainerArguments say else."""
+    if spec.entrypoint:
+        return list(spec.entrypoint), list(spec.arguments or [])
+    return None, list(spec.arguments) if spec.arguments else ["train"]
+
+
+def limits_of(spec: JobSpec, capacity: tuple[int, int]) -> tuple[int, int]:
+    """(nano CPUs, memory bytes) of the instance type, capped at what the host has."""
+    wanted = resources_of(spec.instance_type)
+    host_cpus, host_memory = capacity
+    return min(wanted.vcpus, host_cpus) * 1_000_000_000, min(wanted.memory_bytes, host_memory)
+
+
+def _mounts(ctx: EngineContext, spec: JobSpec, workspace: Workspace) -> list[Mount]:
+    mounts = [Mount(workspace.root, "/opt/ml")]
+    for channel in spec.channels:
+        if channel.input_mode != "FastFile":
+            continue
+        source = ctx.objects.local_directory(channel.uri)
+        if source is not None:
+            mounts.append(Mount(source, f"/opt/ml/input/data/{channel.name}", read_only=True))
+    return mounts
+
+
+def container_spec(
+    ctx: EngineContext, spec: JobSpec, workspace: Workspace, host: str = "algo-1"
+) -> ContainerSpec:
+    entrypoint, command = command_of(spec)
+    nano_cpus, memory = limits_of(spec, ctx.capacity())
+    environment = {
+        **spec.environment,
+        "TRAINING_JOB_NAME": spec.name,
+        "TRAINING_JOB_ARN": spec.arn,
+    }
+    return ContainerSpec(
+        name=f"orchestrator-{spec.name}-{host}",
+        image=spec.image,
+        hostname=host,
+        entrypoint=entrypoint,
+        command=command,
+        environment=environment,
+        mounts=_mounts(ctx, spec, workspace),
+        labels={**ctx.job_labels(spec.name), LABEL_HOST: host, LABEL_ATTEMPT: "1"},
+        nano_cpus=nano_cpus,
+        memory_bytes=memory,
+        network_disabled=spec.network_isolation,
+    )

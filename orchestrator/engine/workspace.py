@@ -1,0 +1,111 @@
+"""The /opt/ml directory of one host: config files in, artifacts and failure reason out."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tarfile
+from pathlib import Path
+from typing import Any
+
+from orchestrator.spec import JobSpec
+
+FAILURE_REASON_LIMIT = 1024
+GROUP_NAME = "homogeneousCluster"
+
+
+class Workspace:
+    """Host-side layout of /opt/ml for one host of one job; removed when the job ends."""
+
+    def __init__(self, root: Path, host: str = "algo-1") -> None:
+        self.root = root
+        self.host = host
+
+    @property
+    def config_dir(self) -> Path:
+        return self.root / "input" / "config"
+
+    def channel_dir(self, channel: str) -> Path:
+        return self.root / "input" / "data" / channel
+
+    @property
+    def model_dir(self) -> Path:
+        return self.root / "model"
+
+    @property
+    def output_data_dir(self) -> Path:
+        return self.root / "output" / "data"
+
+    @property
+    def failure_file(self) -> Path:
+        return self.root / "output" / "failure"
+
+    def create(self, spec: JobSpec) -> None:
+        """Lay out the directories and the three config files the container reads."""
+        for directory in (self.config_dir, self.model_dir, self.output_data_dir,
+                          self.root / "checkpoints"):  # fmt: skip
+            directory.mkdir(parents=True, exist_ok=True)
+        for channel in spec.channels:
+            self.channel_dir(channel.name).mkdir(parents=True, exist_ok=True)
+        self._write_json("hyperparameters.json", dict(spec.hyperparameters))
+        self._write_json("resourceconfig.json", resource_config(spec, self.host))
+        self._write_json("inputdataconfig.json", input_data_config(spec))
+
+    def _write_json(self, name: str, content: Any) -> None:
+        (self.config_dir / name).write_text(json.dumps(content, indent=2))
+
+    def failure_reason(self) -> str | None:
+        """First 1024 characters of /opt/ml/output/failure; a symlink is never followed."""
+        try:
+            fd = os.open(self.failure_file, os.O_RDONLY | os.O_NOFOLLOW)
+        except OSError:
+            return None
+        with os.fdopen(fd, "rb") as handle:
+            raw = handle.read(FAILURE_REASON_LIMIT * 4)
+        text = raw.decode("utf-8", errors="replace").strip()
+        return text[:FAILURE_REASON_LIMIT] or None
+
+    def archive(self, source: Path, target: Path) -> Path:
+        """tar.gz of a directory's contents; symlinks are stored as links, never followed."""
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with tarfile.open(target, "w:gz", compresslevel=6) as tar:
+            if source.is_dir():
+                for entry in sorted(source.iterdir()):
+                    tar.add(entry, arcname=entry.name, recursive=True)
+        return target
+
+    def remove(self) -> None:
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+def resource_config(spec: JobSpec, host: str) -> dict[str, Any]:
+    hosts = [f"algo-{i}" for i in range(1, spec.instance_count + 1)]
+    return {
+        "current_host": host,
+        "current_instance_type": spec.instance_type,
+        "current_group_name": GROUP_NAME,
+        "hosts": hosts,
+        "instance_groups": [
+            {
+                "instance_group_name": GROUP_NAME,
+                "instance_type": spec.instance_type,
+                "hosts": hosts,
+            }
+        ],
+        "network_interface_name": "eth0",
+    }
+
+
+def input_data_config(spec: JobSpec) -> dict[str, dict[str, str]]:
+    config: dict[str, dict[str, str]] = {}
+    for channel in spec.channels:
+        entry = {
+            "TrainingInputMode": channel.input_mode,
+            "S3DistributionType": channel.distribution,
+            "RecordWrapperType": channel.record_wrapper or "None",
+        }
+        if channel.content_type:
+            entry["ContentType"] = channel.content_type
+        config[channel.name] = entry
+    return config

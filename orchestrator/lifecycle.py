@@ -1,0 +1,143 @@
+"""The training job's state machine: the only place that decides what status comes next.
+
+A job's state is its SecondaryStatus; TrainingJobStatus is derived from it, so the two can
+never disagree. `transition` is pure: it checks a move against the table and returns the new
+state, or raises. The store persists each move as a compare-and-set (see store/jobs.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+from orchestrator.errors import OrchestratorError
+
+
+class JobStatus(str, Enum):
+    IN_PROGRESS = "InProgress"
+    COMPLETED = "Completed"
+    FAILED = "Failed"
+    STOPPING = "Stopping"
+    STOPPED = "Stopped"
+
+
+class Secondary(str, Enum):
+    STARTING = "Starting"
+    PENDING = "Pending"
+    DOWNLOADING = "Downloading"
+    TRAINING = "Training"
+    UPLOADING = "Uploading"
+    INTERRUPTED = "Interrupted"
+    RESTARTING = "Restarting"
+    STOPPING = "Stopping"
+    COMPLETED = "Completed"
+    FAILED = "Failed"
+    STOPPED = "Stopped"
+    MAX_RUNTIME_EXCEEDED = "MaxRuntimeExceeded"
+    MAX_WAIT_TIME_EXCEEDED = "MaxWaitTimeExceeded"
+
+
+_PRIMARY = {
+    Secondary.STOPPING: JobStatus.STOPPING,
+    Secondary.COMPLETED: JobStatus.COMPLETED,
+    Secondary.FAILED: JobStatus.FAILED,
+    Secondary.STOPPED: JobStatus.STOPPED,
+    Secondary.MAX_RUNTIME_EXCEEDED: JobStatus.STOPPED,
+    Secondary.MAX_WAIT_TIME_EXCEEDED: JobStatus.STOPPED,
+}
+
+TERMINAL = frozenset(
+    {
+        Secondary.COMPLETED,
+        Secondary.FAILED,
+        Secondary.STOPPED,
+        Secondary.MAX_RUNTIME_EXCEEDED,
+        Secondary.MAX_WAIT_TIME_EXCEEDED,
+    }
+)
+
+# Every status a running job can be stopped or failed from.
+_ACTIVE = (
+    Secondary.STARTING,
+    Secondary.PENDING,
+    Secondary.DOWNLOADING,
+    Secondary.TRAINING,
+    Secondary.UPLOADING,
+    Secondary.INTERRUPTED,
+    Secondary.RESTARTING,
+)
+
+_ALLOWED: dict[Secondary, frozenset[Secondary]] = {
+    Secondary.STARTING: frozenset(
+        {Secondary.PENDING, Secondary.DOWNLOADING, Secondary.TRAINING}
+    ),
+    Secondary.PENDING: frozenset({Secondary.STARTING, Secondary.DOWNLOADING}),
+    Secondary.DOWNLOADING: frozenset({Secondary.TRAINING}),
+    Secondary.TRAINING: frozenset(
+        {Secondary.UPLOADING, Secondary.INTERRUPTED, Secondary.RESTARTING}
+    ),
+    Secondary.UPLOADING: frozenset({Secondary.COMPLETED}),
+    Secondary.INTERRUPTED: frozenset({Secondary.STARTING}),
+    Secondary.RESTARTING: frozenset({Secondary.STARTING}),
+    Secondary.STOPPING: frozenset(
+        {Secondary.STOPPED, Secondary.MAX_RUNTIME_EXCEEDED, Secondary.MAX_WAIT_TIME_EXCEEDED}
+    ),
+}
+for _state in _ACTIVE:
+    _ALLOWED[_state] = _ALLOWED[_state] | {Secondary.STOPPING, Secondary.FAILED}
+# A stop can fail too (the container could not be stopped or the upload broke).
+_ALLOWED[Secondary.STOPPING] = _ALLOWED[Secondary.STOPPING] | {Secondary.FAILED}
+
+# Default StatusMessage for each secondary status, as the service words them.
+MESSAGES = {
+    Secondary.STARTING: "Starting the training job.",
+    Secondary.PENDING: "Waiting for capacity to place the training job.",
+    Secondary.DOWNLOADING: "Downloading input data.",
+    Secondary.TRAINING: "Training image download completed. Training in progress.",
+    Secondary.UPLOADING: "Uploading generated training model.",
+    Secondary.INTERRUPTED: "The training job was interrupted.",
+    Secondary.RESTARTING: "Restarting the training job.",
+    Secondary.STOPPING: "Stopping the training job.",
+    Secondary.COMPLETED: "Training job completed",
+    Secondary.FAILED: "Training job failed.",
+    Secondary.STOPPED: "The training job was stopped.",
+    Secondary.MAX_RUNTIME_EXCEEDED: "Training job stopped: MaxRuntimeInSeconds exceeded.",
+    Secondary.MAX_WAIT_TIME_EXCEEDED: "Training job stopped: MaxWaitTimeInSeconds exceeded.",
+}
+
+
+class IllegalTransition(OrchestratorError):
+    """A move the state machine does not allow (a bug in the caller, or a lost race)."""
+
+
+@dataclass(frozen=True)
+class State:
+    secondary: Secondary
+
+    @property
+    def status(self) -> JobStatus:
+        return primary_of(self.secondary)
+
+    @property
+    def terminal(self) -> bool:
+        return self.secondary in TERMINAL
+
+
+def primary_of(secondary: Secondary) -> JobStatus:
+    """The TrainingJobStatus that a SecondaryStatus belongs to."""
+    return _PRIMARY.get(secondary, JobStatus.IN_PROGRESS)
+
+
+def allowed_next(current: Secondary) -> frozenset[Secondary]:
+    return _ALLOWED.get(current, frozenset())
+
+
+def transition(current: Secondary, target: Secondary) -> State:
+    """Return the state after moving `current` to `target`, or raise IllegalTransition."""
+    if target not in allowed_next(current):
+        raise IllegalTransition(f"cannot move a training job from {current.value} to {target.value}")
+    return State(target)
+
+
+def is_terminal(secondary: Secondary) -> bool:
+    return secondary in TERMINAL

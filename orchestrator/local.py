@@ -1,0 +1,125 @@
+"""The Python API: the same operations as the SageMaker client, run on this machine."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from orchestrator import service
+from orchestrator.clock import Clock, SystemClock
+from orchestrator.config import Settings, settings_from_env
+from orchestrator.engine.context import EngineContext
+from orchestrator.errors import ValidationError
+from orchestrator.engine.engine import Engine
+from orchestrator.engine.logs import LineCallback, read_log
+from orchestrator.lifecycle import is_terminal
+from orchestrator.runtime.protocol import Runtime
+from orchestrator.storage.local import LocalObjectStore
+from orchestrator.storage.protocol import ObjectStore
+from orchestrator.store.db import Database
+from orchestrator.store.jobs import JobStore
+
+
+class Orchestrator:
+    """Create, describe, list, stop and follow training jobs on the local Docker engine.
+
+    Jobs created here run on threads of this process; describe/list/stop/logs work on any job
+    of the same store, whichever process runs it.
+    """
+
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        runtime: Runtime | None = None,
+        objects: ObjectStore | None = None,
+        clock: Clock | None = None,
+    ) -> None:
+        self.settings = settings or settings_from_env()
+        self.store = JobStore(Database(self.settings.database_path))
+        self.clock = clock or SystemClock()
+        self.objects = objects or LocalObjectStore(self.settings.object_store_root)
+        self._runtime = runtime
+        self._engine: Engine | None = None
+
+    @property
+    def engine(self) -> Engine:
+        """Created on first use, so read-only calls never need a Docker daemon."""
+        if self._engine is None:
+            if self._runtime is None:
+                from orchestrator.runtime.docker import DockerRuntime
+
+                self._runtime = DockerRuntime()
+            ctx = EngineContext(self.settings, self.store, self._runtime, self.objects, self.clock)
+            self._engine = Engine(ctx)
+        return self._engine
+
+    def create_training_job(
+        self, request: dict[str, Any], on_line: LineCallback | None = None
+    ) -> dict[str, str]:
+        return {"TrainingJobArn": self.engine.create_training_job(request, on_line)}
+
+    def describe_training_job(self, name: str) -> dict[str, Any]:
+        return service.describe(self.store, name)
+
+    def list_training_jobs(self, **request: Any) -> dict[str, Any]:
+        return service.list_jobs(self.store, request)
+
+    def stop_training_job(self, name: str) -> None:
+        if self._engine is None and self._runtime is None:
+            service.request_stop(self.store, name, self.clock)
+            record = self.store.require(name)
+            if record.owner is not None and (record.lease_expires or 0) > self.clock.now():
+                return  # its live supervisor will act on the stop
+        self.engine.stop_training_job(name)
+
+    def wait(self, name: str, timeout: float | None = None, poll: float = 0.2) -> dict[str, Any]:
+        """Block until the job ends (whichever process runs it); return its description."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            description = self.describe_training_job(name)
+            if self.settled(name):
+                return description
+            if deadline is not None and time.monotonic() > deadline:
+                return description
+            time.sleep(poll)
+
+    def log_events(self, name: str, follow: bool = False, poll: float = 0.2) -> Iterator[tuple[float, str]]:
+        """(timestamp, line) of the job's container output; with follow, until it ends."""
+        service.describe(self.store, name)  # a missing job is an error, not an empty log
+        path = EngineContext.log_file(self.settings, name)
+        offset = 0
+        while True:
+            events, offset = read_log(path, offset)
+            yield from events
+            if not follow:
+                return
+            if not events and self.settled(name):
+                return
+            if not events:
+                time.sleep(poll)
+
+    def upload(self, source: Path, uri: str) -> int:
+        """Copy a local file or folder to an object URI (s3:// is the local store by default)."""
+        if source.is_dir():
+            return self.objects.upload_tree(source, uri)
+        if not source.is_file():
+            raise ValidationError(f"upload source {str(source)!r} is not a file or folder")
+        target = uri + source.name if uri.endswith("/") else uri
+        self.objects.upload_file(source, target)
+        return 1
+
+    def local_path(self, uri: str) -> Path | None:
+        """Where an artifact URI is on this machine (s3:// resolves to the local store)."""
+        return self.objects.local_path(uri)
+
+    def settled(self, name: str) -> bool:
+        """Ended, and its supervisor is done with it (artifacts uploaded, logs drained)."""
+        record = self.store.require(name)
+        released = record.owner is None or (record.lease_expires or 0) < self.clock.now()
+        return is_terminal(record.secondary) and released
+
+    def recover(self) -> list[str]:
+        """Adopt jobs whose supervising process died; reap leftover containers."""
+        return self.engine.recover()

@@ -1,0 +1,143 @@
+"""The only module that imports docker: Docker Engine API calls, errors mapped to ours."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Iterator
+from typing import Any, ParamSpec, TypeVar
+
+import docker
+import docker.errors
+import docker.types
+import requests.exceptions
+
+from orchestrator.errors import ImageNotFound, RuntimeFailure
+from orchestrator.runtime.protocol import ContainerInfo, ContainerSpec, ExitStatus
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+def _mapped(func: Callable[P, T]) -> Callable[P, T]:
+    """Turn docker-py and transport errors into RuntimeFailure, keeping the cause."""
+
+    @functools.wraps(func)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
+        try:
+            return func(*args, **kwargs)
+        except docker.errors.DockerException as exc:
+            raise RuntimeFailure(f"docker {func.__name__} failed: {exc}") from exc
+        except requests.exceptions.ConnectionError as exc:
+            raise RuntimeFailure(f"docker {func.__name__}: the daemon did not answer") from exc
+
+    return wrapper
+
+
+class DockerRuntime:
+    """Runs containers on the local Docker Engine (or DOCKER_HOST)."""
+
+    def __init__(self, client: docker.DockerClient | None = None) -> None:
+        try:
+            self.client = client or docker.from_env()
+        except docker.errors.DockerException as exc:
+            raise RuntimeFailure(f"no Docker daemon answers: {exc}") from exc
+        self.api = self.client.api
+
+    @_mapped
+    def create(self, spec: ContainerSpec) -> str:
+        try:
+            return self._create(spec)
+        except docker.errors.ImageNotFound:
+            self._pull_or_explain(spec.image)
+            return self._create(spec)
+
+    def _create(self, spec: ContainerSpec) -> str:
+        host_config = self.api.create_host_config(**self._host_config(spec))
+        created: dict[str, Any] = self.api.create_container(
+            image=spec.image,
+            name=spec.name,
+            hostname=spec.hostname,
+            entrypoint=spec.entrypoint,
+            command=spec.command,
+            environment=spec.environment,
+            labels=spec.labels,
+            host_config=host_config,
+            network_disabled=spec.network_disabled,
+        )
+        return str(created["Id"])
+
+    @staticmethod
+    def _host_config(spec: ContainerSpec) -> dict[str, Any]:
+        config: dict[str, Any] = {
+            "binds": {
+                str(m.source): {"bind": m.target, "mode": "ro" if m.read_only else "rw"}
+                for m in spec.mounts
+            },
+            "nano_cpus": spec.nano_cpus,
+            "mem_limit": spec.memory_bytes,
+            "init": False,
+        }
+        if spec.network_disabled:
+            config["network_mode"] = "none"
+        if spec.gpu_device_ids:
+            config["device_requests"] = [
+                docker.types.DeviceRequest(
+                    driver="nvidia", device_ids=spec.gpu_device_ids, capabilities=[["gpu"]]
+                )
+            ]
+        return config
+
+    def _pull_or_explain(self, image: str) -> None:
+        try:
+            self.client.images.pull(image)
+        except docker.errors.DockerException as exc:
+            raise ImageNotFound(
+                f"image {image!r} is not on this Docker engine and could not be pulled"
+                f" ({str(exc).splitlines()[0][:200]}); build or load it first"
+            ) from exc
+
+    @_mapped
+    def start(self, container_id: str) -> None:
+        self.api.start(container_id)
+
+    @_mapped
+    def wait(self, container_id: str, timeout: float) -> ExitStatus | None:
+        try:
+            result = self.api.wait(container_id, timeout=max(timeout, 0.01))
+        except (requests.exceptions.ReadTimeout, requests.exceptions.ConnectionError):
+            # docker-py reports a wait that outlived its timeout as a transport error.
+            return None
+        state = self.api.inspect_container(container_id)["State"]
+        return ExitStatus(int(result["StatusCode"]), bool(state.get("OOMKilled")))
+
+    @_mapped
+    def stop(self, container_id: str, grace_seconds: float) -> None:
+        self.api.stop(container_id, timeout=int(round(grace_seconds)))
+
+    def logs(self, container_id: str) -> Iterator[bytes]:
+        try:
+            stream = self.api.logs(container_id, stream=True, follow=True, stdout=True, stderr=True)
+            yield from stream
+        except docker.errors.DockerException as exc:
+            raise RuntimeFailure(f"docker logs failed: {exc}") from exc
+
+    @_mapped
+    def remove(self, container_id: str) -> None:
+        try:
+            self.api.remove_container(container_id, force=True)
+        except docker.errors.NotFound:
+            pass
+
+    @_mapped
+    def find(self, labels: dict[str, str]) -> list[ContainerInfo]:
+        selectors = [f"{key}={value}" for key, value in labels.items()]
+        found = self.api.containers(all=True, filters={"label": selectors})
+        return [
+            ContainerInfo(c["Id"], dict(c.get("Labels") or {}), c.get("State") == "running")
+            for c in found
+        ]
+
+    @_mapped
+    def capacity(self) -> tuple[int, int]:
+        info = self.api.info()
+        return int(info["NCPU"]), int(info["MemTotal"])

@@ -1,0 +1,132 @@
+"""An in-memory runtime for unit tests: scripted programs on an injected clock.
+
+It honours the same contract as DockerRuntime, so the stop, timeout and failure paths of the
+engine run in milliseconds: a program exits after `duration` seconds of (fake) time, a stop
+sends it SIGTERM and, if it ignores that, kills it after the grace period.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from orchestrator.clock import Clock
+from orchestrator.errors import ImageNotFound, RuntimeFailure
+from orchestrator.runtime.protocol import ContainerInfo, ContainerSpec, ExitStatus
+
+SIGTERM_EXIT = 143
+SIGKILL_EXIT = 137
+
+
+@dataclass
+class FakeProgram:
+    """What a fake image does when it runs: `files` are written under /opt/ml at start."""
+
+    duration: float = 1.0
+    exit_code: int = 0
+    lines: list[str] = field(default_factory=list)
+    files: dict[str, str] = field(default_factory=dict)
+    ignores_sigterm: bool = False
+    oom: bool = False
+    on_start: Callable[[Path], None] | None = None
+
+
+@dataclass
+class FakeContainer:
+    id: str
+    spec: ContainerSpec
+    program: FakeProgram
+    started_at: float | None = None
+    exit: ExitStatus | None = None
+    removed: bool = False
+    signals: list[str] = field(default_factory=list)
+
+
+class FakeRuntime:
+    def __init__(self, clock: Clock, programs: dict[str, FakeProgram] | None = None) -> None:
+        self.clock = clock
+        self.programs = programs or {}
+        self.containers: dict[str, FakeContainer] = {}
+        self._ids = itertools.count(1)
+        self._lock = threading.Lock()
+        self.fail_create: RuntimeFailure | None = None
+
+    def create(self, spec: ContainerSpec) -> str:
+        if self.fail_create is not None:
+            raise self.fail_create
+        if spec.image not in self.programs:
+            raise ImageNotFound(f"image {spec.image!r} is not on this Docker engine")
+        container_id = f"fake{next(self._ids)}"
+        with self._lock:
+            self.containers[container_id] = FakeContainer(
+                container_id, spec, self.programs[spec.image]
+            )
+        return container_id
+
+    def _get(self, container_id: str) -> FakeContainer:
+        container = self.containers.get(container_id)
+        if container is None or container.removed:
+            raise RuntimeFailure(f"no such container: {container_id}")
+        return container
+
+    def start(self, container_id: str) -> None:
+        container = self._get(container_id)
+        container.started_at = self.clock.now()
+        opt_ml = next((m.source for m in container.spec.mounts if m.target == "/opt/ml"), None)
+        if opt_ml is not None:
+            for relative, content in container.program.files.items():
+                (opt_ml / relative).parent.mkdir(parents=True, exist_ok=True)
+                (opt_ml / relative).write_text(content)
+            if container.program.on_start:
+                container.program.on_start(opt_ml)
+
+    def _settle(self, container: FakeContainer) -> None:
+        program = container.program
+        if container.exit is None and container.started_at is not None:
+            if self.clock.now() - container.started_at >= program.duration:
+                code = SIGKILL_EXIT if program.oom else program.exit_code
+                container.exit = ExitStatus(code, program.oom)
+
+    def wait(self, container_id: str, timeout: float) -> ExitStatus | None:
+        container = self._get(container_id)
+        self._settle(container)
+        if container.exit is None:
+            self.clock.sleep(timeout)
+            self._settle(container)
+        return container.exit
+
+    def stop(self, container_id: str, grace_seconds: float) -> None:
+        container = self._get(container_id)
+        self._settle(container)
+        if container.exit is not None:
+            return
+        container.signals.append("SIGTERM")
+        if not container.program.ignores_sigterm:
+            container.exit = ExitStatus(SIGTERM_EXIT)
+            return
+        self.clock.sleep(grace_seconds)
+        container.signals.append("SIGKILL")
+        container.exit = ExitStatus(SIGKILL_EXIT)
+
+    def logs(self, container_id: str) -> Iterator[bytes]:
+        container = self._get(container_id)
+        for line in container.program.lines:
+            yield line.encode() + b"\n"
+
+    def remove(self, container_id: str) -> None:
+        container = self.containers.get(container_id)
+        if container is not None:
+            container.removed = True
+
+    def find(self, labels: dict[str, str]) -> list[ContainerInfo]:
+        return [
+            ContainerInfo(c.id, dict(c.spec.labels), c.exit is None and c.started_at is not None)
+            for c in self.containers.values()
+            if not c.removed and all(c.spec.labels.get(k) == v for k, v in labels.items())
+        ]
+
+    def capacity(self) -> tuple[int, int]:
+        return 2, 8 * 1024**3

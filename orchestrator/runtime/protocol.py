@@ -1,0 +1,74 @@
+"""What the engine needs from a container runtime, in Docker's own verbs."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+LABEL_JOB = "orchestrator.job"
+LABEL_HOST = "orchestrator.host"
+LABEL_ATTEMPT = "orchestrator.attempt"
+LABEL_STORE = "orchestrator.store"
+
+
+@dataclass(frozen=True)
+class Mount:
+    source: Path
+    target: str
+    read_only: bool = False
+
+
+@dataclass(frozen=True)
+class ContainerSpec:
+    name: str
+    image: str
+    hostname: str
+    entrypoint: list[str] | None
+    command: list[str] | None
+    environment: dict[str, str]
+    mounts: list[Mount]
+    labels: dict[str, str]
+    nano_cpus: int | None = None
+    memory_bytes: int | None = None
+    network_disabled: bool = False
+    gpu_device_ids: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ExitStatus:
+    code: int
+    oom_killed: bool = False
+
+
+@dataclass(frozen=True)
+class ContainerInfo:
+    id: str
+    labels: dict[str, str]
+    running: bool
+
+
+class Runtime(Protocol):
+    def create(self, spec: ContainerSpec) -> str:
+        """Create (not start) a container; return its id. ImageNotFound if no such image."""
+
+    def start(self, container_id: str) -> None: ...
+
+    def wait(self, container_id: str, timeout: float) -> ExitStatus | None:
+        """The exit status once the container has exited; None if still running at timeout."""
+
+    def stop(self, container_id: str, grace_seconds: float) -> None:
+        """SIGTERM, wait up to grace_seconds, then SIGKILL."""
+
+    def logs(self, container_id: str) -> Iterator[bytes]:
+        """stdout and stderr from the start, followed until the container exits."""
+
+    def remove(self, container_id: str) -> None:
+        """Remove the container (stopping it first); a missing container is not an error."""
+
+    def find(self, labels: dict[str, str]) -> list[ContainerInfo]:
+        """Containers carrying all these labels, running or not."""
+
+    def capacity(self) -> tuple[int, int]:
+        """(CPUs, memory bytes) of the host the containers run on."""

@@ -1,0 +1,151 @@
+"""The read side and StopTrainingJob: API-shaped responses computed from the store.
+
+These need no engine: any process on the same store (another terminal, a restarted machine)
+can describe, list and stop jobs. A stop is a move to Stopping; the job's supervisor acts on it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from orchestrator.clock import Clock
+from orchestrator.errors import ValidationError, training_job_not_found
+from orchestrator.lifecycle import Secondary, is_terminal
+from orchestrator.store.jobs import JobRecord, JobStore, ListQuery
+from orchestrator.validation.model import validate_shape
+
+# Request fields echoed back by DescribeTrainingJob as they were given.
+_ECHOED = (
+    "HyperParameters", "AlgorithmSpecification", "RoleArn", "InputDataConfig",
+    "OutputDataConfig", "ResourceConfig", "VpcConfig", "StoppingCondition",
+    "EnableNetworkIsolation", "EnableInterContainerTrafficEncryption",
+    "EnableManagedSpotTraining", "CheckpointConfig", "DebugHookConfig", "ExperimentConfig",
+    "DebugRuleConfigurations", "TensorBoardOutputConfig", "ProfilerConfig",
+    "ProfilerRuleConfigurations", "Environment", "RetryStrategy", "RemoteDebugConfig",
+    "InfraCheckConfig",
+)  # fmt: skip
+_DEFAULTS = {
+    "EnableNetworkIsolation": False,
+    "EnableInterContainerTrafficEncryption": False,
+    "EnableManagedSpotTraining": False,
+}
+
+
+def _seconds(record: JobRecord) -> int | None:
+    if record.training_start_time is None or record.training_end_time is None:
+        return None
+    return max(int(record.training_end_time - record.training_start_time), 0)
+
+
+def describe(store: JobStore, name: str) -> dict[str, Any]:
+    """DescribeTrainingJob's response for one job."""
+    record = store.get(name)
+    if record is None:
+        raise training_job_not_found(name)
+    request = record.request
+    response: dict[str, Any] = {
+        "TrainingJobName": record.name,
+        "TrainingJobArn": record.arn,
+        "TrainingJobStatus": record.status,
+        "SecondaryStatus": record.secondary_status,
+        "CreationTime": record.creation_time,
+        "LastModifiedTime": record.last_modified_time,
+        "ModelArtifacts": {"S3ModelArtifacts": record.model_artifacts or ""},
+    }
+    response.update(_DEFAULTS)
+    response.update({key: request[key] for key in _ECHOED if key in request})
+    response.setdefault("StoppingCondition", {"MaxRuntimeInSeconds": 86400})
+    response["StoppingCondition"].setdefault("MaxRuntimeInSeconds", 86400)
+    _times(record, response)
+    if record.failure_reason:
+        response["FailureReason"] = record.failure_reason
+    response["SecondaryStatusTransitions"] = [
+        {k: v for k, v in (("Status", t.status), ("StartTime", t.start_time),
+                           ("EndTime", t.end_time), ("StatusMessage", t.message)) if v is not None}
+        for t in store.transitions(name)
+    ]  # fmt: skip
+    return response
+
+
+def _times(record: JobRecord, response: dict[str, Any]) -> None:
+    if record.training_start_time is not None:
+        response["TrainingStartTime"] = record.training_start_time
+    if record.training_end_time is not None:
+        response["TrainingEndTime"] = record.training_end_time
+    seconds = _seconds(record)
+    if seconds is not None:
+        response["TrainingTimeInSeconds"] = seconds
+        response["BillableTimeInSeconds"] = seconds
+
+
+def _summary(record: JobRecord) -> dict[str, Any]:
+    summary: dict[str, Any] = {
+        "TrainingJobName": record.name,
+        "TrainingJobArn": record.arn,
+        "CreationTime": record.creation_time,
+        "TrainingJobStatus": record.status,
+        "SecondaryStatus": record.secondary_status,
+        "LastModifiedTime": record.last_modified_time,
+    }
+    if record.training_end_time is not None:
+        summary["TrainingEndTime"] = record.training_end_time
+    return summary
+
+
+def _epoch(value: Any, field: str) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    if isinstance(value, dt.datetime):
+        return value.timestamp()
+    try:
+        parsed = dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        raise ValidationError(f"{field} must be a timestamp (epoch seconds or ISO 8601)") from None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=dt.timezone.utc)
+    return parsed.timestamp()
+
+
+def list_jobs(store: JobStore, request: dict[str, Any]) -> dict[str, Any]:
+    """ListTrainingJobs: summaries, newest first by default, paged by NextToken."""
+    validate_shape(request, "ListTrainingJobsRequest")
+    query = ListQuery(
+        name_contains=request.get("NameContains"),
+        status_equals=request.get("StatusEquals"),
+        creation_after=_epoch(request.get("CreationTimeAfter"), "CreationTimeAfter"),
+        creation_before=_epoch(request.get("CreationTimeBefore"), "CreationTimeBefore"),
+        modified_after=_epoch(request.get("LastModifiedTimeAfter"), "LastModifiedTimeAfter"),
+        modified_before=_epoch(request.get("LastModifiedTimeBefore"), "LastModifiedTimeBefore"),
+        sort_by=request.get("SortBy", "CreationTime"),
+        sort_order=request.get("SortOrder", "Descending"),
+        max_results=request.get("MaxResults", 10),
+        next_token=request.get("NextToken"),
+    )
+    if request.get("WarmPoolStatusEquals") or request.get("TrainingPlanArnEquals"):
+        return {"TrainingJobSummaries": []}  # no job here has a warm pool or training plan
+    records, token = store.list(query)
+    response: dict[str, Any] = {"TrainingJobSummaries": [_summary(r) for r in records]}
+    if token:
+        response["NextToken"] = token
+    return response
+
+
+def request_stop(store: JobStore, name: str, clock: Clock) -> None:
+    """StopTrainingJob: move the job to Stopping; stopping a stopping job is harmless."""
+    for _ in range(10):  # each lost race means the supervisor moved on: read and retry
+        record = store.get(name)
+        if record is None:
+            raise training_job_not_found(name)
+        if record.secondary == Secondary.STOPPING:
+            return
+        if is_terminal(record.secondary):
+            raise ValidationError(
+                f"The training job {name!r} has already ended with status {record.status}"
+                " and cannot be stopped."
+            )
+        if store.move(name, record.secondary, Secondary.STOPPING, clock.now(), stop_cause="user"):
+            return
+    raise ValidationError(f"The training job {name!r} is changing status too fast to stop; retry")

@@ -1,0 +1,167 @@
+"""s3://bucket/key as files under a root directory, and file:// as plain paths.
+
+Every path is resolved and checked to stay inside its root: a key with '..' or a symlink that
+points out of a channel's directory is refused, never followed.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+from orchestrator.errors import StorageFailure
+
+
+def _within(path: Path, root: Path) -> bool:
+    return path == root or root in path.parents
+
+
+class LocalObjectStore:
+    """Objects are files: s3://bucket/a/b.csv lives at <root>/bucket/a/b.csv."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    # -- addressing ------------------------------------------------------------------------
+
+    def _s3_path(self, uri: str) -> tuple[Path, str]:
+        """The bucket directory and the key of an s3:// or https:// URI."""
+        rest = uri.split("://", 1)[1]
+        bucket, _, key = rest.partition("/")
+        if not bucket or bucket in (".", ".."):
+            raise StorageFailure(f"not a valid bucket in {uri!r}")
+        return self.root / bucket, key
+
+    def _file_path(self, uri: str) -> Path:
+        path = Path(uri[len("file://") :])
+        if not path.is_absolute():
+            raise StorageFailure(f"file:// URIs need an absolute path: {uri!r}")
+        return path
+
+    @staticmethod
+    def _checked(path: Path, root: Path, uri: str) -> Path:
+        resolved = path.resolve()
+        if not _within(resolved, root.resolve()):
+            raise StorageFailure(f"{uri!r} resolves outside its store ({resolved})")
+        return resolved
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def local_directory(self, uri: str) -> Path | None:
+        if uri.startswith("file://"):
+            path = self._file_path(uri)
+            return path if path.is_dir() else None
+        bucket, key = self._s3_path(uri)
+        path = self._checked(bucket / key, bucket, uri)
+        return path if path.is_dir() else None
+
+    def download_prefix(self, uri: str, destination: Path) -> int:
+        copied = 0
+        for source, relative in self._objects(uri):
+            target = destination / relative
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(source, target, follow_symlinks=False)
+            copied += 1
+        return copied
+
+    def _objects(self, uri: str) -> Iterator[tuple[Path, str]]:
+        """(file, path relative to the channel) for each object under `uri`."""
+        if uri.startswith("file://"):
+            yield from self._file_objects(uri)
+        else:
+            yield from self._s3_objects(uri)
+
+    def _file_objects(self, uri: str) -> Iterator[tuple[Path, str]]:
+        path = self._file_path(uri)
+        if path.is_file() and not path.is_symlink():
+            yield path, path.name
+            return
+        if not path.is_dir():
+            raise StorageFailure(f"channel source {uri!r} does not exist")
+        yield from _walk(path, path.resolve(), uri)
+
+    def _s3_objects(self, uri: str) -> Iterator[tuple[Path, str]]:
+        bucket, prefix = self._s3_path(uri)
+        if not bucket.is_dir():
+            raise StorageFailure(f"bucket of {uri!r} does not exist ({bucket})")
+        found = False
+        for path, key in _walk(bucket, bucket.resolve(), uri):
+            if key.startswith(prefix):
+                found = True
+                yield path, _relative_to_prefix(key, prefix)
+        if not found:
+            raise StorageFailure(f"no objects found under {uri!r}")
+
+    # -- writing ---------------------------------------------------------------------------
+
+    def _writable_path(self, uri: str) -> Path:
+        if uri.startswith("file://"):
+            return self._file_path(uri)
+        bucket, key = self._s3_path(uri)
+        if not key:
+            raise StorageFailure(f"{uri!r} names a bucket, not an object")
+        target = bucket / key
+        self._checked(target.parent if target.parent.exists() else bucket, self.root, uri)
+        if ".." in Path(key).parts:
+            raise StorageFailure(f"{uri!r} must not contain '..'")
+        return target
+
+    def local_path(self, uri: str) -> Path | None:
+        try:
+            return self._writable_path(uri)
+        except StorageFailure:
+            return None
+
+    def upload_file(self, source: Path, uri: str) -> None:
+        target = self._writable_path(uri)
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            tmp = target.with_name(f".{target.name}.partial")
+            shutil.copyfile(source, tmp, follow_symlinks=False)
+            os.replace(tmp, target)  # readers never see half an artifact
+        except OSError as exc:
+            raise StorageFailure(f"could not write {uri!r}: {exc}") from exc
+
+    def upload_tree(self, source: Path, uri: str) -> int:
+        count = 0
+        base = uri.rstrip("/")
+        for path, relative in _walk(source, source.resolve(), f"file://{source}", skip_links=True):
+            self.upload_file(path, f"{base}/{relative}")
+            count += 1
+        return count
+
+
+def _relative_to_prefix(key: str, prefix: str) -> str:
+    """Where an object lands in its channel: its path below the prefix; an object that only
+    shares the prefix's leading characters keeps its path below the prefix's folder."""
+    rest = key[len(prefix) :]
+    if not rest:
+        return key.rsplit("/", 1)[-1]
+    if not prefix or prefix.endswith("/"):
+        return rest
+    if rest.startswith("/"):
+        return rest.lstrip("/")
+    folder = prefix.rsplit("/", 1)[0] + "/" if "/" in prefix else ""
+    return key[len(folder) :]
+
+
+def _walk(
+    directory: Path, root: Path, uri: str, skip_links: bool = False
+) -> Iterator[tuple[Path, str]]:
+    """Regular files below `directory`, sorted; symlinks leaving `root` are refused."""
+    for current, dirs, files in os.walk(directory, followlinks=False):
+        dirs.sort()
+        for name in sorted(files):
+            path = Path(current) / name
+            relative = path.relative_to(directory).as_posix()
+            if path.is_symlink():
+                if skip_links:
+                    continue
+                target = path.resolve()
+                if not _within(target, root):
+                    raise StorageFailure(f"{uri!r}: symlink {path} points outside the source")
+                path = target  # copy the linked file's content, never the link itself
+            if path.is_file():
+                yield path, relative

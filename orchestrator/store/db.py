@@ -1,0 +1,91 @@
+"""SQLite connections: WAL, a busy timeout, one connection per thread, schema on first use."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS jobs (
+    name TEXT PRIMARY KEY,
+    arn TEXT NOT NULL,
+    status TEXT NOT NULL,
+    secondary_status TEXT NOT NULL,
+    request TEXT NOT NULL,
+    creation_time REAL NOT NULL,
+    last_modified_time REAL NOT NULL,
+    training_start_time REAL,
+    training_end_time REAL,
+    failure_reason TEXT,
+    model_artifacts TEXT,
+    stop_cause TEXT,
+    exit_code INTEGER,
+    container_id TEXT,
+    owner TEXT,
+    lease_expires REAL
+);
+CREATE INDEX IF NOT EXISTS jobs_creation ON jobs (creation_time, name);
+CREATE INDEX IF NOT EXISTS jobs_status ON jobs (status, name);
+CREATE INDEX IF NOT EXISTS jobs_modified ON jobs (last_modified_time, name);
+CREATE TABLE IF NOT EXISTS transitions (
+    job TEXT NOT NULL REFERENCES jobs(name) ON DELETE CASCADE,
+    seq INTEGER NOT NULL,
+    status TEXT NOT NULL,
+    start_time REAL NOT NULL,
+    end_time REAL,
+    message TEXT NOT NULL,
+    PRIMARY KEY (job, seq)
+);
+CREATE TABLE IF NOT EXISTS tags (
+    job TEXT NOT NULL REFERENCES jobs(name) ON DELETE CASCADE,
+    key TEXT NOT NULL,
+    value TEXT NOT NULL,
+    PRIMARY KEY (job, key)
+);
+"""
+
+
+class Database:
+    """A SQLite file shared by every process on the machine that uses the same home."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._local = threading.local()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # executescript commits on its own, so it runs outside write().
+        self._connection().executescript(SCHEMA)
+
+    def _connection(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
+            conn.row_factory = sqlite3.Row
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute("PRAGMA foreign_keys=ON")
+            self._local.conn = conn
+        return conn
+
+    @contextmanager
+    def write(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction; taken IMMEDIATE so concurrent writers queue, not deadlock."""
+        conn = self._connection()
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield conn
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+
+    def read(self) -> sqlite3.Connection:
+        return self._connection()
+
+    def close(self) -> None:
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None

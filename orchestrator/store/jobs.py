@@ -1,0 +1,297 @@
+"""Training jobs, their status history and tags; status changes are compare-and-set."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import sqlite3
+from dataclasses import dataclass, field
+from typing import Any
+
+from orchestrator.errors import ResourceInUse, ValidationError
+from orchestrator.lifecycle import MESSAGES, Secondary, is_terminal, primary_of, transition
+from orchestrator.store.db import Database
+
+# Columns a caller may set alongside or apart from a status change.
+_DATA_COLUMNS = frozenset(
+    {
+        "training_start_time",
+        "training_end_time",
+        "failure_reason",
+        "model_artifacts",
+        "stop_cause",
+        "exit_code",
+        "container_id",
+    }
+)
+_SORT_COLUMNS = {"Name": "name", "CreationTime": "creation_time", "Status": "status"}
+
+
+@dataclass(frozen=True)
+class TransitionRecord:
+    status: str
+    start_time: float
+    end_time: float | None
+    message: str
+
+
+@dataclass(frozen=True)
+class JobRecord:
+    name: str
+    arn: str
+    status: str
+    secondary_status: str
+    request: dict[str, Any]
+    creation_time: float
+    last_modified_time: float
+    training_start_time: float | None
+    training_end_time: float | None
+    failure_reason: str | None
+    model_artifacts: str | None
+    stop_cause: str | None
+    exit_code: int | None
+    container_id: str | None
+    owner: str | None
+    lease_expires: float | None
+
+    @property
+    def secondary(self) -> Secondary:
+        return Secondary(self.secondary_status)
+
+    @classmethod
+    def from_row(cls, row: sqlite3.Row) -> JobRecord:
+        values = dict(row)
+        values["request"] = json.loads(values["request"])
+        return cls(**values)
+
+
+@dataclass(frozen=True)
+class ListQuery:
+    """ListTrainingJobs filters, already validated and in epoch seconds."""
+
+    name_contains: str | None = None
+    status_equals: str | None = None
+    creation_after: float | None = None
+    creation_before: float | None = None
+    modified_after: float | None = None
+    modified_before: float | None = None
+    sort_by: str = "CreationTime"
+    sort_order: str = "Descending"
+    max_results: int = 10
+    next_token: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _encode_token(sort_value: Any, name: str) -> str:
+    raw = json.dumps({"v": sort_value, "n": name}).encode()
+    return base64.urlsafe_b64encode(raw).decode()
+
+
+def _decode_token(token: str) -> tuple[Any, str]:
+    try:
+        data = json.loads(base64.urlsafe_b64decode(token.encode()))
+        if isinstance(data, dict) and isinstance(data.get("n"), str) and "v" in data:
+            return data["v"], data["n"]
+    except (binascii.Error, ValueError, UnicodeDecodeError):
+        pass
+    raise ValidationError("Invalid NextToken: it does not come from a previous response")
+
+
+class JobStore:
+    """Reads and writes training jobs. Nothing outside this package writes SQL."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def insert(self, name: str, arn: str, request: dict[str, Any], now: float) -> JobRecord:
+        """Create a job in Starting; a name already used is ResourceInUse."""
+        tags = request.get("Tags") or []
+        try:
+            with self.db.write() as conn:
+                conn.execute(
+                    "INSERT INTO jobs (name, arn, status, secondary_status, request,"
+                    " creation_time, last_modified_time) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (name, arn, "InProgress", "Starting", json.dumps(request), now, now),
+                )
+                self._open_transition(conn, name, 1, Secondary.STARTING, now, None)
+                conn.executemany(
+                    "INSERT OR REPLACE INTO tags (job, key, value) VALUES (?, ?, ?)",
+                    [(name, t["Key"], t.get("Value", "")) for t in tags],
+                )
+        except sqlite3.IntegrityError:
+            raise ResourceInUse(f"Training job {name!r} already exists") from None
+        return self.require(name)
+
+    def get(self, name: str) -> JobRecord | None:
+        row = self.db.read().execute("SELECT * FROM jobs WHERE name = ?", (name,)).fetchone()
+        return JobRecord.from_row(row) if row else None
+
+    def require(self, name: str) -> JobRecord:
+        record = self.get(name)
+        if record is None:
+            raise LookupError(name)
+        return record
+
+    def move(
+        self,
+        name: str,
+        expected: Secondary,
+        target: Secondary,
+        now: float,
+        message: str | None = None,
+        **data: Any,
+    ) -> bool:
+        """Compare-and-set expected -> target; False when another writer moved it first."""
+        transition(expected, target)  # refuses illegal moves before touching the database
+        columns = self._data_assignments(data)
+        with self.db.write() as conn:
+            cursor = conn.execute(
+                f"UPDATE jobs SET status = ?, secondary_status = ?, last_modified_time = ?"
+                f"{columns.sql} WHERE name = ? AND secondary_status = ?",
+                (primary_of(target).value, target.value, now, *columns.values, name, expected.value),
+            )
+            if cursor.rowcount != 1:
+                return False
+            seq = self._close_transition(conn, name, now)
+            self._open_transition(conn, name, seq + 1, target, now, message)
+        return True
+
+    def set_message(self, name: str, message: str, now: float) -> None:
+        """Update the current secondary status's message (a step within the same status)."""
+        with self.db.write() as conn:
+            conn.execute(
+                "UPDATE transitions SET message = ? WHERE job = ? AND end_time IS NULL",
+                (message, name),
+            )
+            conn.execute("UPDATE jobs SET last_modified_time = ? WHERE name = ?", (now, name))
+
+    def update(self, name: str, **data: Any) -> None:
+        """Set data columns that are not a status change (container id, log offset...)."""
+        columns = self._data_assignments(data)
+        if not columns.values:
+            return
+        with self.db.write() as conn:
+            conn.execute(
+                f"UPDATE jobs SET {columns.sql.lstrip(', ')} WHERE name = ?",
+                (*columns.values, name),
+            )
+
+    def transitions(self, name: str) -> list[TransitionRecord]:
+        rows = self.db.read().execute(
+            "SELECT status, start_time, end_time, message FROM transitions"
+            " WHERE job = ? ORDER BY seq",
+            (name,),
+        )
+        return [TransitionRecord(**dict(row)) for row in rows]
+
+    def tags(self, name: str) -> dict[str, str]:
+        rows = self.db.read().execute("SELECT key, value FROM tags WHERE job = ?", (name,))
+        return {row["key"]: row["value"] for row in rows}
+
+    # -- ownership: one live supervisor per job -------------------------------------------
+
+    def claim(self, name: str, owner: str, now: float, lease_seconds: float) -> bool:
+        """Take or renew the job's lease; False if another live owner holds it."""
+        with self.db.write() as conn:
+            cursor = conn.execute(
+                "UPDATE jobs SET owner = ?, lease_expires = ? WHERE name = ?"
+                " AND (owner IS NULL OR owner = ? OR lease_expires < ?)",
+                (owner, now + lease_seconds, name, owner, now),
+            )
+            return cursor.rowcount == 1
+
+    def release(self, name: str, owner: str) -> None:
+        with self.db.write() as conn:
+            conn.execute(
+                "UPDATE jobs SET owner = NULL, lease_expires = NULL WHERE name = ? AND owner = ?",
+                (name, owner),
+            )
+
+    def orphans(self, now: float) -> list[JobRecord]:
+        """Unfinished jobs whose owner's lease ran out (its process died or was killed)."""
+        rows = self.db.read().execute(
+            "SELECT * FROM jobs WHERE status IN ('InProgress', 'Stopping')"
+            " AND (owner IS NULL OR lease_expires < ?)",
+            (now,),
+        )
+        return [JobRecord.from_row(row) for row in rows]
+
+    # -- listing ---------------------------------------------------------------------------
+
+    def list(self, query: ListQuery) -> tuple[list[JobRecord], str | None]:
+        """One page of jobs and the token for the next page (keyset pagination)."""
+        column = _SORT_COLUMNS[query.sort_by]
+        descending = query.sort_order == "Descending"
+        where, params = self._filters(query)
+        if query.next_token:
+            value, name = _decode_token(query.next_token)
+            where.append(f"({column}, name) {'<' if descending else '>'} (?, ?)")
+            params += [value, name]
+        direction = "DESC" if descending else "ASC"
+        sql = (
+            f"SELECT * FROM jobs {'WHERE ' + ' AND '.join(where) if where else ''}"
+            f" ORDER BY {column} {direction}, name {direction} LIMIT ?"
+        )
+        rows = self.db.read().execute(sql, (*params, query.max_results + 1)).fetchall()
+        records = [JobRecord.from_row(row) for row in rows[: query.max_results]]
+        token = None
+        if len(rows) > query.max_results:
+            last = rows[query.max_results - 1]
+            token = _encode_token(last[column], last["name"])
+        return records, token
+
+    @staticmethod
+    def _filters(query: ListQuery) -> tuple[list[str], list[Any]]:
+        clauses = [
+            ("instr(lower(name), lower(?)) > 0", query.name_contains),
+            ("status = ?", query.status_equals),
+            ("creation_time > ?", query.creation_after),
+            ("creation_time < ?", query.creation_before),
+            ("last_modified_time > ?", query.modified_after),
+            ("last_modified_time < ?", query.modified_before),
+        ]
+        used = [(sql, value) for sql, value in clauses if value is not None]
+        return [sql for sql, _ in used], [value for _, value in used]
+
+    # -- helpers ---------------------------------------------------------------------------
+
+    @staticmethod
+    def _data_assignments(data: dict[str, Any]) -> _Assignments:
+        unknown = set(data) - _DATA_COLUMNS
+        if unknown:
+            raise ValueError(f"not a job data column: {sorted(unknown)}")
+        return _Assignments(
+            "".join(f", {key} = ?" for key in data), tuple(data.values())
+        )
+
+    @staticmethod
+    def _close_transition(conn: sqlite3.Connection, name: str, now: float) -> int:
+        conn.execute(
+            "UPDATE transitions SET end_time = ? WHERE job = ? AND end_time IS NULL", (now, name)
+        )
+        row = conn.execute("SELECT max(seq) FROM transitions WHERE job = ?", (name,)).fetchone()
+        return int(row[0] or 0)
+
+    @staticmethod
+    def _open_transition(
+        conn: sqlite3.Connection,
+        name: str,
+        seq: int,
+        status: Secondary,
+        now: float,
+        message: str | None,
+    ) -> None:
+        # A terminal status is entered and closed at once: nothing follows it.
+        end = now if is_terminal(status) else None
+        conn.execute(
+            "INSERT INTO transitions (job, seq, status, start_time, end_time, message)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (name, seq, status.value, now, end, message or MESSAGES[status]),
+        )
+
+
+@dataclass(frozen=True)
+class _Assignments:
+    sql: str
+    values: tuple[Any, ...]

@@ -1,0 +1,201 @@
+"""CreateTrainingJob: the model's constraints, the service's cross-field rules, and what runs here.
+
+Fields that would change how a job runs but are not implemented yet are refused by name, never
+silently ignored. Fields that only describe cloud infrastructure (VPC, KMS keys, Debugger and
+Profiler settings the SageMaker SDK sends by default) are accepted, stored and described.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from orchestrator.spec import ChannelSpec, JobSpec
+from orchestrator.validation.model import raise_for_errors, shape_errors
+
+DEFAULT_MAX_RUNTIME = 86_400
+MAX_RUNTIME_LIMIT = 28 * 86_400
+NOT_YET = "is not supported by this orchestrator yet"
+
+Request = Mapping[str, Any]
+
+
+def _truthy(request: Request, *path: str) -> Any:
+    node: Any = request
+    for key in path:
+        if not isinstance(node, Mapping):
+            return None
+        node = node.get(key)
+    return node
+
+
+# (field path, predicate on its value, message): features refused until they are built.
+_UNSUPPORTED: list[tuple[tuple[str, ...], Callable[[Any], bool], str]] = [
+    (("AlgorithmSpecification", "AlgorithmName"), bool,
+     f"AlgorithmName (a marketplace algorithm) {NOT_YET}; give TrainingImage"),
+    (("AlgorithmSpecification", "TrainingImageConfig"), bool,
+     f"TrainingImageConfig (a private registry) {NOT_YET}; build or load the image locally"),
+    (("EnableManagedSpotTraining",), bool, f"EnableManagedSpotTraining {NOT_YET}"),
+    (("StoppingCondition", "MaxWaitTimeInSeconds"), lambda v: v is not None,
+     f"StoppingCondition.MaxWaitTimeInSeconds (managed spot training) {NOT_YET}"),
+    (("StoppingCondition", "MaxPendingTimeInSeconds"), lambda v: v is not None,
+     f"StoppingCondition.MaxPendingTimeInSeconds {NOT_YET}"),
+    (("CheckpointConfig",), bool, f"CheckpointConfig {NOT_YET}"),
+    (("RetryStrategy",), bool, f"RetryStrategy {NOT_YET}"),
+    (("ResourceConfig", "KeepAlivePeriodInSeconds"), bool,
+     f"ResourceConfig.KeepAlivePeriodInSeconds (warm pools) {NOT_YET}"),
+    (("ResourceConfig", "InstanceGroups"), bool,
+     f"ResourceConfig.InstanceGroups (heterogeneous clusters) {NOT_YET}"),
+    (("ResourceConfig", "TrainingPlanArn"), bool, f"ResourceConfig.TrainingPlanArn {NOT_YET}"),
+    (("ResourceConfig", "InstancePlacementConfig"), bool,
+     f"ResourceConfig.InstancePlacementConfig {NOT_YET}"),
+    (("RemoteDebugConfig", "EnableRemoteDebug"), bool, f"RemoteDebugConfig {NOT_YET}"),
+    (("TensorBoardOutputConfig",), bool, f"TensorBoardOutputConfig {NOT_YET}"),
+    (("ServerlessJobConfig",), bool, f"ServerlessJobConfig {NOT_YET}"),
+    (("MlflowConfig",), bool, f"MlflowConfig {NOT_YET}"),
+    (("ModelPackageConfig",), bool, f"ModelPackageConfig {NOT_YET}"),
+]  # fmt: skip
+
+
+def _unsupported(request: Request) -> list[str]:
+    return [msg for path, applies, msg in _UNSUPPORTED if applies(_truthy(request, *path))]
+
+
+def _algorithm_errors(request: Request) -> list[str]:
+    algo = request.get("AlgorithmSpecification")
+    if not isinstance(algo, Mapping):
+        return ["AlgorithmSpecification is required: give TrainingImage and TrainingInputMode"]
+    if algo.get("TrainingImage") and algo.get("AlgorithmName"):
+        return ["AlgorithmSpecification: give TrainingImage or AlgorithmName, not both"]
+    if not algo.get("TrainingImage") and not algo.get("AlgorithmName"):
+        return ["AlgorithmSpecification.TrainingImage is required"]
+    return []
+
+
+def _resource_errors(request: Request) -> list[str]:
+    resources = request.get("ResourceConfig")
+    if not isinstance(resources, Mapping):
+        return ["ResourceConfig is required: give InstanceType and InstanceCount"]
+    errors = [
+        f"ResourceConfig.{field} is required"
+        for field in ("InstanceType", "InstanceCount")
+        if resources.get(field) is None and not resources.get("InstanceGroups")
+    ]
+    count = resources.get("InstanceCount")
+    if isinstance(count, int) and count > 1:
+        errors.append(f"ResourceConfig.InstanceCount > 1 (distributed training) {NOT_YET}")
+    return errors
+
+
+def _stopping_errors(request: Request) -> list[str]:
+    runtime = _truthy(request, "StoppingCondition", "MaxRuntimeInSeconds")
+    if isinstance(runtime, int) and runtime > MAX_RUNTIME_LIMIT:
+        return [
+            f"StoppingCondition.MaxRuntimeInSeconds must be at most {MAX_RUNTIME_LIMIT} "
+            f"(28 days), got {runtime}"
+        ]
+    return []
+
+
+def _uri_errors(uri: str, field: str) -> list[str]:
+    path = uri.split("://", 1)[-1]
+    if any(part == ".." for part in path.split("/")):
+        return [f"{field} must not contain '..' path segments: {uri!r}"]
+    return []
+
+
+def _channel_errors(channel: Mapping[str, Any], index: int, default_mode: str) -> list[str]:
+    where = f"InputDataConfig[{index}] ({channel.get('ChannelName')!r})"
+    source = channel.get("DataSource") or {}
+    s3 = source.get("S3DataSource")
+    errors = [
+        f"{where}: DataSource.{kind} {NOT_YET}; use S3DataSource"
+        for kind in ("FileSystemDataSource", "DatasetSource")
+        if source.get(kind)
+    ]
+    if not s3:
+        return errors or [f"{where}: DataSource.S3DataSource is required"]
+    if s3.get("S3DataType") != "S3Prefix":
+        errors.append(f"{where}: S3DataType {s3.get('S3DataType')} {NOT_YET}; use S3Prefix")
+    for field in ("AttributeNames", "InstanceGroupNames", "ModelAccessConfig", "HubAccessConfig"):
+        if s3.get(field):
+            errors.append(f"{where}: S3DataSource.{field} {NOT_YET}")
+    errors += _uri_errors(str(s3.get("S3Uri", "")), f"{where}: S3Uri")
+    mode = channel.get("InputMode") or default_mode
+    if mode == "Pipe":
+        errors.append(f"{where}: Pipe input mode {NOT_YET}; use File or FastFile")
+    if channel.get("CompressionType") == "Gzip" or channel.get("RecordWrapperType") == "RecordIO":
+        errors.append(f"{where}: CompressionType and RecordWrapperType apply to Pipe mode only")
+    return errors
+
+
+def _input_errors(request: Request) -> list[str]:
+    channels = request.get("InputDataConfig") or []
+    default_mode = str(_truthy(request, "AlgorithmSpecification", "TrainingInputMode") or "File")
+    errors: list[str] = []
+    seen: set[str] = set()
+    for index, channel in enumerate(channels):
+        name = channel.get("ChannelName")
+        if name in seen:
+            errors.append(f"InputDataConfig: channel name {name!r} is used more than once")
+        seen.add(name)
+        errors += _channel_errors(channel, index, default_mode)
+    return errors
+
+
+def _output_errors(request: Request) -> list[str]:
+    return _uri_errors(str(_truthy(request, "OutputDataConfig", "S3OutputPath") or ""),
+                       "OutputDataConfig.S3OutputPath")  # fmt: skip
+
+
+def _rule_errors(request: Request) -> list[str]:
+    errors = _unsupported(request)
+    for check in (_algorithm_errors, _resource_errors, _stopping_errors):
+        errors += check(request)
+    return errors + _input_errors(request) + _output_errors(request)
+
+
+def validate_create_training_job(request: Request) -> None:
+    """Raise ValidationException listing every problem with a CreateTrainingJob request."""
+    errors = shape_errors(request, "CreateTrainingJobRequest")
+    raise_for_errors(errors)  # cross-field rules assume well-typed input
+    raise_for_errors(_rule_errors(request))
+
+
+def _channel_spec(channel: Mapping[str, Any], default_mode: str) -> ChannelSpec:
+    s3 = channel["DataSource"]["S3DataSource"]
+    return ChannelSpec(
+        name=channel["ChannelName"],
+        uri=s3["S3Uri"],
+        input_mode=channel.get("InputMode") or default_mode,
+        content_type=channel.get("ContentType"),
+        distribution=s3.get("S3DataDistributionType") or "FullyReplicated",
+        record_wrapper=channel.get("RecordWrapperType"),
+        compression=channel.get("CompressionType"),
+    )
+
+
+def job_spec(request: Request, arn: str) -> JobSpec:
+    """The engine's typed view of a request that passed validate_create_training_job."""
+    algo = request["AlgorithmSpecification"]
+    resources = request["ResourceConfig"]
+    mode = algo["TrainingInputMode"]
+    stopping = request.get("StoppingCondition") or {}
+    return JobSpec(
+        name=request["TrainingJobName"],
+        arn=arn,
+        image=algo["TrainingImage"],
+        entrypoint=algo.get("ContainerEntrypoint"),
+        arguments=algo.get("ContainerArguments"),
+        hyperparameters=dict(request.get("HyperParameters") or {}),
+        environment=dict(request.get("Environment") or {}),
+        channels=[_channel_spec(c, mode) for c in request.get("InputDataConfig") or []],
+        output_path=request["OutputDataConfig"]["S3OutputPath"],
+        compress_model=request["OutputDataConfig"].get("CompressionType", "GZIP") != "NONE",
+        instance_type=resources["InstanceType"],
+        instance_count=resources["InstanceCount"],
+        volume_size_gb=resources.get("VolumeSizeInGB") or 30,
+        max_runtime_seconds=stopping.get("MaxRuntimeInSeconds") or DEFAULT_MAX_RUNTIME,
+        network_isolation=bool(request.get("EnableNetworkIsolation")),
+        training_input_mode=mode,
+    )
