@@ -68,9 +68,7 @@ _ACTIVE = (
 )
 
 _ALLOWED: dict[Secondary, frozenset[Secondary]] = {
-    Secondary.STARTING: frozenset(
-        {Secondary.PENDING, Secondary.DOWNLOADING, Secondary.TRAINING}
-    ),
+    Secondary.STARTING: frozenset({Secondary.PENDING, Secondary.DOWNLOADING, Secondary.TRAINING}),
     Secondary.PENDING: frozenset({Secondary.STARTING, Secondary.DOWNLOADING}),
     Secondary.DOWNLOADING: frozenset({Secondary.TRAINING}),
     Secondary.TRAINING: frozenset(
@@ -135,7 +133,9 @@ def allowed_next(current: Secondary) -> frozenset[Secondary]:
 def transition(current: Secondary, target: Secondary) -> State:
     """Return the state after moving `current` to `target`, or raise IllegalTransition."""
     if target not in allowed_next(current):
-        raise IllegalTransition(f"cannot move a training job from {current.value} to {target.value}")
+        raise IllegalTransition(
+            f"cannot move a training job from {current.value} to {target.value}"
+        )
     return State(target)
 
 

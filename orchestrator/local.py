@@ -11,9 +11,9 @@ from orchestrator import service
 from orchestrator.clock import Clock, SystemClock
 from orchestrator.config import Settings, settings_from_env
 from orchestrator.engine.context import EngineContext
-from orchestrator.errors import ValidationError
 from orchestrator.engine.engine import Engine
 from orchestrator.engine.logs import LineCallback, read_log
+from orchestrator.errors import ValidationError
 from orchestrator.lifecycle import is_terminal
 from orchestrator.runtime.protocol import Runtime
 from orchestrator.storage.local import LocalObjectStore
@@ -85,7 +85,9 @@ class Orchestrator:
                 return description
             time.sleep(poll)
 
-    def log_events(self, name: str, follow: bool = False, poll: float = 0.2) -> Iterator[tuple[float, str]]:
+    def log_events(
+        self, name: str, follow: bool = False, poll: float = 0.2
+    ) -> Iterator[tuple[float, str]]:
         """(timestamp, line) of the job's container output; with follow, until it ends."""
         service.describe(self.store, name)  # a missing job is an error, not an empty log
         path = EngineContext.log_file(self.settings, name)

@@ -13,6 +13,8 @@ from orchestrator.clock import Clock
 from orchestrator.errors import ValidationError, training_job_not_found
 from orchestrator.lifecycle import Secondary, is_terminal
 from orchestrator.store.jobs import JobRecord, JobStore, ListQuery
+
+__all__ = ["ListQuery", "describe", "list_jobs", "request_stop"]
 from orchestrator.validation.model import validate_shape
 
 # Request fields echoed back by DescribeTrainingJob as they were given.
@@ -126,7 +128,7 @@ def list_jobs(store: JobStore, request: dict[str, Any]) -> dict[str, Any]:
     )
     if request.get("WarmPoolStatusEquals") or request.get("TrainingPlanArnEquals"):
         return {"TrainingJobSummaries": []}  # no job here has a warm pool or training plan
-    records, token = store.list(query)
+    records, token = store.page(query)
     response: dict[str, Any] = {"TrainingJobSummaries": [_summary(r) for r in records]}
     if token:
         response["NextToken"] = token

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 from collections.abc import Sequence
@@ -50,7 +51,9 @@ def _parser() -> argparse.ArgumentParser:
     logs.add_argument("name")
     logs.add_argument("-f", "--follow", action="store_true", help="keep following until it ends")
     commands.add_parser("recover", help="adopt jobs whose supervising process died")
-    upload = commands.add_parser("upload", help="copy a local file or folder to s3:// (local store)")
+    upload = commands.add_parser(
+        "upload", help="copy a local file or folder to s3:// (local store)"
+    )
     upload.add_argument("source")
     upload.add_argument("uri")
     return parser
@@ -76,10 +79,8 @@ def _timestamps_as_iso(request: dict[str, object]) -> dict[str, object]:
     """Time filters given as epoch strings become numbers; ISO strings pass through."""
     for key, value in request.items():
         if key.endswith(("After", "Before")) and isinstance(value, str):
-            try:
+            with contextlib.suppress(ValueError):
                 request[key] = float(value)
-            except ValueError:
-                pass
     return request
 
 

@@ -16,7 +16,9 @@ def load_request(source: str) -> dict[str, Any]:
     try:
         document = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise ValidationError(f"{source}: not valid JSON ({exc.msg} at line {exc.lineno})") from None
+        raise ValidationError(
+            f"{source}: not valid JSON ({exc.msg} at line {exc.lineno})"
+        ) from None
     if not isinstance(document, dict):
         raise ValidationError(f"{source}: the request must be a JSON object")
     return document

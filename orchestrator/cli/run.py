@@ -66,7 +66,9 @@ def run_job(orch: Orchestrator, request: dict[str, Any], quiet: bool = False) ->
     def on_interrupt(signum: int, frame: FrameType | None) -> None:
         interrupts.append(signum)
         if len(interrupts) == 1:
-            printer.line(f"stopping {name} (Ctrl-C again to detach; `orchestrator recover` adopts it)")
+            printer.line(
+                f"stopping {name} (Ctrl-C again to detach; `orchestrator recover` adopts it)"
+            )
             orch.stop_training_job(name)
         else:
             raise KeyboardInterrupt

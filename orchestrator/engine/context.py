@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import functools
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from orchestrator.clock import Clock
@@ -15,15 +14,20 @@ from orchestrator.store.jobs import JobStore
 
 @dataclass(frozen=True)
 class EngineContext:
+    """Shared by the engine and its supervisors; `capacity` is asked of the runtime once."""
+
     settings: Settings
     store: JobStore
     runtime: Runtime
     objects: ObjectStore
     clock: Clock
+    _capacity: list[tuple[int, int]] = field(default_factory=list, compare=False, repr=False)
 
     def capacity(self) -> tuple[int, int]:
         """The host's (CPUs, memory bytes), asked of the runtime once per engine."""
-        return _capacity_of(self.runtime)
+        if not self._capacity:
+            self._capacity.append(self.runtime.capacity())
+        return self._capacity[0]
 
     def job_dir(self, name: str) -> Path:
         return self.settings.jobs_root / name
@@ -39,8 +43,3 @@ class EngineContext:
     def job_labels(self, name: str) -> dict[str, str]:
         """Labels that tie a container to one job of this store (and no other store's)."""
         return {LABEL_JOB: name, LABEL_STORE: str(self.settings.database_path)}
-
-
-@functools.lru_cache(maxsize=8)
-def _capacity_of(runtime: Runtime) -> tuple[int, int]:
-    return runtime.capacity()

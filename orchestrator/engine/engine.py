@@ -83,7 +83,9 @@ class Engine:
 
     def recover(self) -> list[str]:
         """Adopt every orphaned job of this store and reap containers of ended jobs."""
-        adopted = [r.name for r in self.ctx.store.orphans(self.ctx.clock.now()) if self.adopt(r.name)]
+        adopted = [
+            r.name for r in self.ctx.store.orphans(self.ctx.clock.now()) if self.adopt(r.name)
+        ]
         self.reap()
         return adopted
 

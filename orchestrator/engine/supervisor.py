@@ -7,6 +7,7 @@ notices it when its own next move loses the race, or when it polls while trainin
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Callable
 
@@ -156,10 +157,8 @@ class Supervisor:
         return False
 
     def _request_own_stop(self, cause: str, message: str) -> None:
-        try:
+        with contextlib.suppress(StopRequested):  # a user stop got there first; it wins
             self._advance(Secondary.STOPPING, message, stop_cause=cause)
-        except StopRequested:
-            pass  # a user stop got there first; it wins
 
     def _stop_container(self) -> ExitStatus:
         """SIGTERM, the grace period, SIGKILL; then the exit status."""
@@ -210,7 +209,7 @@ class Supervisor:
         self._end(final, model_artifacts=artifacts)
 
     def _end(self, final: Secondary, **data: object) -> None:
-        self._advance(final, training_end_time=self.ctx.clock.now(), **data)
+        self._advance(final, None, training_end_time=self.ctx.clock.now(), **data)
 
     def _fail(self, reason: str) -> None:
         """Move to Failed from wherever the job is; a concurrent stop turns it into Stopped."""
@@ -261,9 +260,12 @@ class Supervisor:
         if record.secondary == Secondary.STOPPING:
             self._end(Secondary.STOPPED)
             return
-        state = "was never started" if not container_exists else "is gone"
-        if record.secondary == Secondary.TRAINING and container_exists:
+        if container_exists:
             state = "could not be resumed"
+        elif record.container_id is not None:
+            state = "is gone"
+        else:
+            state = "was never started"
         self._fail(
             "InternalServerError: the process supervising the job ended before the job did,"
             f" and its training container {state}"
@@ -295,7 +297,8 @@ class Supervisor:
         now = self.ctx.clock.now()
         if now - self._last_renewal < self.ctx.settings.lease_seconds / 3:
             return
-        if not self.ctx.store.claim(self.spec.name, self.owner, now, self.ctx.settings.lease_seconds):
+        if not self.ctx.store.claim(
+            self.spec.name, self.owner, now, self.ctx.settings.lease_seconds
+        ):
             raise LostLease
         self._last_renewal = now
-

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 from collections.abc import Callable, Iterator
 from typing import Any, ParamSpec, TypeVar
@@ -103,7 +104,8 @@ class DockerRuntime:
     @_mapped
     def wait(self, container_id: str, timeout: float) -> ExitStatus | None:
         try:
-            result = self.api.wait(container_id, timeout=max(timeout, 0.01))
+            # docker-py hands the timeout to requests, which takes fractions of a second.
+            result = self.api.wait(container_id, timeout=max(timeout, 0.01))  # type: ignore[arg-type]
         except (requests.exceptions.ReadTimeout, requests.exceptions.ConnectionError):
             # docker-py reports a wait that outlived its timeout as a transport error.
             return None
@@ -112,7 +114,7 @@ class DockerRuntime:
 
     @_mapped
     def stop(self, container_id: str, grace_seconds: float) -> None:
-        self.api.stop(container_id, timeout=int(round(grace_seconds)))
+        self.api.stop(container_id, timeout=round(grace_seconds))
 
     def logs(self, container_id: str) -> Iterator[bytes]:
         try:
@@ -123,10 +125,8 @@ class DockerRuntime:
 
     @_mapped
     def remove(self, container_id: str) -> None:
-        try:
+        with contextlib.suppress(docker.errors.NotFound):
             self.api.remove_container(container_id, force=True)
-        except docker.errors.NotFound:
-            pass
 
     @_mapped
     def find(self, labels: dict[str, str]) -> list[ContainerInfo]:

@@ -85,10 +85,11 @@ class FakeRuntime:
 
     def _settle(self, container: FakeContainer) -> None:
         program = container.program
-        if container.exit is None and container.started_at is not None:
-            if self.clock.now() - container.started_at >= program.duration:
-                code = SIGKILL_EXIT if program.oom else program.exit_code
-                container.exit = ExitStatus(code, program.oom)
+        started = container.started_at
+        running = container.exit is None and started is not None
+        if running and self.clock.now() - (started or 0.0) >= program.duration:
+            code = SIGKILL_EXIT if program.oom else program.exit_code
+            container.exit = ExitStatus(code, program.oom)
 
     def wait(self, container_id: str, timeout: float) -> ExitStatus | None:
         container = self._get(container_id)

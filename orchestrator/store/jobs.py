@@ -149,7 +149,14 @@ class JobStore:
             cursor = conn.execute(
                 f"UPDATE jobs SET status = ?, secondary_status = ?, last_modified_time = ?"
                 f"{columns.sql} WHERE name = ? AND secondary_status = ?",
-                (primary_of(target).value, target.value, now, *columns.values, name, expected.value),
+                (
+                    primary_of(target).value,
+                    target.value,
+                    now,
+                    *columns.values,
+                    name,
+                    expected.value,
+                ),
             )
             if cursor.rowcount != 1:
                 return False
@@ -219,7 +226,7 @@ class JobStore:
 
     # -- listing ---------------------------------------------------------------------------
 
-    def list(self, query: ListQuery) -> tuple[list[JobRecord], str | None]:
+    def page(self, query: ListQuery) -> tuple[list[JobRecord], str | None]:
         """One page of jobs and the token for the next page (keyset pagination)."""
         column = _SORT_COLUMNS[query.sort_by]
         descending = query.sort_order == "Descending"
@@ -261,9 +268,7 @@ class JobStore:
         unknown = set(data) - _DATA_COLUMNS
         if unknown:
             raise ValueError(f"not a job data column: {sorted(unknown)}")
-        return _Assignments(
-            "".join(f", {key} = ?" for key in data), tuple(data.values())
-        )
+        return _Assignments("".join(f", {key} = ?" for key in data), tuple(data.values()))
 
     @staticmethod
     def _close_transition(conn: sqlite3.Connection, name: str, now: float) -> int:

@@ -103,7 +103,9 @@ class _Walker:
             return
         self._check_length(value, len(value), shape, path, "length")
         if "enum" in shape and value not in shape["enum"]:
-            self.fail(value, path, f"Member must satisfy enum value set: [{', '.join(shape['enum'])}]")
+            self.fail(
+                value, path, f"Member must satisfy enum value set: [{', '.join(shape['enum'])}]"
+            )
         pattern = PATTERN_OVERRIDES.get(name, shape.get("pattern"))
         if pattern and _compiled(pattern).fullmatch(value) is None:
             self.fail(value, path, f"Member must satisfy regular expression pattern: {pattern}")
@@ -134,13 +136,17 @@ class _Walker:
 
     def _check_length(self, value: Any, size: int, shape: Shape, path: str, what: str) -> None:
         if "min" in shape and size < shape["min"]:
-            self.fail(value, path, f"Member must have {what} greater than or equal to {shape['min']}")
+            self.fail(
+                value, path, f"Member must have {what} greater than or equal to {shape['min']}"
+            )
         if "max" in shape and size > shape["max"]:
             self.fail(value, path, f"Member must have {what} less than or equal to {shape['max']}")
 
     def _check_range(self, value: float, shape: Shape, path: str) -> None:
         if "min" in shape and value < shape["min"]:
-            self.fail(value, path, f"Member must have value greater than or equal to {shape['min']}")
+            self.fail(
+                value, path, f"Member must have value greater than or equal to {shape['min']}"
+            )
         if "max" in shape and value > shape["max"]:
             self.fail(value, path, f"Member must have value less than or equal to {shape['max']}")
 

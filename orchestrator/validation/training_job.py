@@ -82,6 +82,8 @@ def _resource_errors(request: Request) -> list[str]:
         if resources.get(field) is None and not resources.get("InstanceGroups")
     ]
     count = resources.get("InstanceCount")
+    if isinstance(count, int) and count < 1:
+        errors.append(f"ResourceConfig.InstanceCount must be at least 1, got {count}")
     if isinstance(count, int) and count > 1:
         errors.append(f"ResourceConfig.InstanceCount > 1 (distributed training) {NOT_YET}")
     return errors

@@ -1,0 +1,48 @@
+# The two commands of the README: `make run` and `make test`. Everything else they need is here.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+EXAMPLE_IMAGE := orchestrator/linear-regression:latest
+TEST_IMAGE := orchestrator/testbox:latest
+EXAMPLE := examples/linear-regression
+
+.PHONY: install images run test unit integration lint typecheck bench clean
+
+install: $(BIN)/orchestrator
+
+$(BIN)/orchestrator: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	@touch $@
+
+images:
+	@docker info >/dev/null 2>&1 || { echo "no Docker daemon answers: start Docker first" >&2; exit 1; }
+	@base=$$(containers/choose-base.sh) && echo "base image: $$base" && \
+	docker build --quiet --build-arg BASE_IMAGE=$$base -t $(EXAMPLE_IMAGE) containers/linear-regression >/dev/null && \
+	docker build --quiet --build-arg BASE_IMAGE=$$base -t $(TEST_IMAGE) containers/testbox >/dev/null && \
+	echo "built $(EXAMPLE_IMAGE) $(TEST_IMAGE)"
+
+run: install images
+	$(BIN)/orchestrator upload $(EXAMPLE)/data s3://examples/linear-regression/train
+	$(BIN)/orchestrator run $(EXAMPLE)/job.json --name linear-regression-$$(date +%Y%m%d-%H%M%S)
+
+lint: install
+	$(BIN)/ruff check orchestrator tests benchmarks
+	$(BIN)/ruff format --check orchestrator tests benchmarks
+
+typecheck: install
+	$(BIN)/mypy
+
+unit: install
+	$(BIN)/pytest tests/unit
+
+test: install images lint typecheck
+	$(BIN)/pytest
+
+bench: install images
+	$(BIN)/python benchmarks/start_latency.py
+
+clean:
+	rm -rf $(VENV) *.egg-info .mypy_cache .ruff_cache .pytest_cache

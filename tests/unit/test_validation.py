@@ -1,0 +1,125 @@
+"""CreateTrainingJob validation: the model's constraints, cross-field rules, refusals."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from orchestrator.errors import ValidationError
+from orchestrator.validation.training_job import job_spec, validate_create_training_job
+from tests.unit.harness import request
+
+
+def _error(req: dict[str, Any]) -> str:
+    with pytest.raises(ValidationError) as caught:
+        validate_create_training_job(req)
+    return caught.value.message
+
+
+def test_a_valid_request_passes_and_becomes_a_spec() -> None:
+    req = request()
+    validate_create_training_job(req)
+    spec = job_spec(req, "arn:aws:sagemaker:us-east-1:123456789012:training-job/job-1")
+    assert spec.image == "fake/ok:latest" and spec.max_runtime_seconds == 3600
+    assert spec.channels[0].input_mode == "File" and spec.compress_model
+
+
+@pytest.mark.parametrize(
+    ("changes", "expected"),
+    [
+        ({"TrainingJobName": "bad_name"}, "at 'trainingJobName' failed to satisfy constraint: "
+         "Member must satisfy regular expression pattern"),
+        ({"TrainingJobName": "a" * 64}, "Member must have length less than or equal to 63"),
+        ({"RoleArn": "arn:aws:iam::123:role/x"}, "at 'roleArn'"),
+        ({"HyperParameters": {"lr": 0.1}}, "at 'hyperParameters.lr.value' failed to satisfy "
+         "constraint: Member must be a string"),
+        ({"ResourceConfig": {"InstanceType": "ml.bogus", "InstanceCount": 1}},
+         "at 'resourceConfig.instanceType' failed to satisfy constraint: Member must satisfy "
+         "enum value set"),
+        ({"ResourceConfig": {"InstanceType": "ml.m5.large", "InstanceCount": 0}},
+         "ResourceConfig.InstanceCount must be at least 1, got 0"),
+        ({"StoppingCondition": {"MaxRuntimeInSeconds": 0}}, "stoppingCondition.maxRuntimeInSeconds"),
+        ({"Environment": {"1BAD": "x"}}, "at 'environment.1BAD.key'"),
+        ({"Tags": [{"Key": "k", "Value": "v"}] * 51}, "Member must have length less than or equal "
+         "to 50"),
+        ({"Unknown": 1}, "Unknown parameter 'Unknown'"),
+        ({"OutputDataConfig": {"S3OutputPath": "ftp://x/y"}}, "outputDataConfig.s3OutputPath"),
+    ],
+)  # fmt: skip
+def test_model_constraints_are_enforced(changes: dict[str, Any], expected: str) -> None:
+    assert expected in _error(request(**changes))
+
+
+def test_all_errors_are_reported_at_once() -> None:
+    message = _error(request(TrainingJobName="bad_name", RoleArn="nope"))
+    assert message.startswith("3 validation errors detected: ")
+
+
+def test_missing_required_member() -> None:
+    req = request()
+    del req["OutputDataConfig"]
+    assert "at 'outputDataConfig' failed to satisfy constraint: Member must not be null" in (
+        _error(req)
+    )
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"CheckpointConfig": {"S3Uri": "s3://b/c"}}, "CheckpointConfig"),
+        ({"RetryStrategy": {"MaximumRetryAttempts": 2}}, "RetryStrategy"),
+        ({"EnableManagedSpotTraining": True}, "EnableManagedSpotTraining"),
+        ({"StoppingCondition": {"MaxRuntimeInSeconds": 60, "MaxWaitTimeInSeconds": 120}},
+         "MaxWaitTimeInSeconds"),
+        ({"StoppingCondition": {"MaxRuntimeInSeconds": 60, "MaxPendingTimeInSeconds": 7200}},
+         "MaxPendingTimeInSeconds"),
+        ({"ResourceConfig": {"InstanceType": "ml.m5.large", "InstanceCount": 1,
+                             "KeepAlivePeriodInSeconds": 60}}, "KeepAlivePeriodInSeconds"),
+        ({"ResourceConfig": {"InstanceType": "ml.m5.large", "InstanceCount": 2}},
+         "InstanceCount > 1"),
+        ({"AlgorithmSpecification": {"TrainingImage": "x", "TrainingInputMode": "Pipe"}},
+         "Pipe input mode"),
+        ({"TensorBoardOutputConfig": {"S3OutputPath": "s3://b/tb"}}, "TensorBoardOutputConfig"),
+    ],
+)  # fmt: skip
+def test_features_not_built_yet_are_refused_by_name(changes: dict[str, Any], field: str) -> None:
+    message = _error(request(**changes))
+    assert field in message and "not supported by this orchestrator yet" in message
+
+
+def test_cloud_only_fields_are_accepted() -> None:
+    validate_create_training_job(
+        request(
+            VpcConfig={"SecurityGroupIds": ["sg-12345678"], "Subnets": ["subnet-12345678"]},
+            OutputDataConfig={"S3OutputPath": "s3://b/o", "KmsKeyId": "alias/key"},
+            DebugHookConfig={"S3OutputPath": "s3://b/debug"},
+            ProfilerConfig={"S3OutputPath": "s3://b/profiler"},
+            EnableInterContainerTrafficEncryption=True,
+        )
+    )
+
+
+def test_cross_field_rules() -> None:
+    assert "not both" in _error(
+        request(AlgorithmSpecification={"TrainingImage": "i", "AlgorithmName": "a",
+                                        "TrainingInputMode": "File"})  # fmt: skip
+    )
+    twice = request()
+    twice["InputDataConfig"] = twice["InputDataConfig"] * 2
+    assert "channel name 'train' is used more than once" in _error(twice)
+    assert "at most 2419200" in _error(request(StoppingCondition={"MaxRuntimeInSeconds": 3000000}))
+
+
+def test_path_escapes_are_refused() -> None:
+    channel = {"ChannelName": "train", "DataSource": {"S3DataSource": {
+        "S3DataType": "S3Prefix", "S3Uri": "s3://bucket/../etc"}}}  # fmt: skip
+    assert "'..' path segments" in _error(request(InputDataConfig=[channel]))
+    out = {"S3OutputPath": "file:///tmp/../etc"}
+    assert "'..' path segments" in _error(request(OutputDataConfig=out))
+
+
+def test_file_uris_are_local_channels() -> None:
+    channel = {"ChannelName": "train", "DataSource": {"S3DataSource": {
+        "S3DataType": "S3Prefix", "S3Uri": "file:///data/train"}}}  # fmt: skip
+    validate_create_training_job(request(InputDataConfig=[channel]))
