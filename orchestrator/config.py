@@ -67,5 +67,6 @@ def settings_from_env(env: Mapping[str, str] | None = None) -> Settings:
         home=default_home(env),
         stop_grace_seconds=_float(env, "ORCHESTRATOR_STOP_GRACE_SECONDS", DEFAULT_GRACE_SECONDS),
         poll_seconds=_float(env, "ORCHESTRATOR_POLL_SECONDS", 0.2),
+        lease_seconds=_float(env, "ORCHESTRATOR_LEASE_SECONDS", 30.0),
         region=env.get("ORCHESTRATOR_REGION", env.get("AWS_DEFAULT_REGION", "us-east-1")),
     )

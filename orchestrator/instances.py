@@ -11,10 +11,23 @@ from dataclasses import dataclass
 GIB = 1024**3
 
 _VCPUS_BY_SIZE = {
-    "medium": 2, "large": 2, "xlarge": 4, "2xlarge": 8, "4xlarge": 16, "8xlarge": 32,
-    "9xlarge": 36, "10xlarge": 40, "12xlarge": 48, "16xlarge": 64, "18xlarge": 72,
-    "24xlarge": 96, "32xlarge": 128, "36xlarge": 144, "48xlarge": 192, "96xlarge": 384,
-}  # fmt: skip
+    "medium": 2,
+    "large": 2,
+    "xlarge": 4,
+    "2xlarge": 8,
+    "4xlarge": 16,
+    "8xlarge": 32,
+    "9xlarge": 36,
+    "10xlarge": 40,
+    "12xlarge": 48,
+    "16xlarge": 64,
+    "18xlarge": 72,
+    "24xlarge": 96,
+    "32xlarge": 128,
+    "36xlarge": 144,
+    "48xlarge": 192,
+    "96xlarge": 384,
+}
 
 # GiB of memory per vCPU, by family prefix (general purpose 4, compute 2, memory 8).
 _GIB_PER_VCPU = {"m": 4.0, "c": 2.0, "r": 8.0, "t": 2.0, "g": 4.0, "p": 7.6, "trn": 4.0}

@@ -20,6 +20,7 @@ from orchestrator.storage.local import LocalObjectStore
 from orchestrator.storage.protocol import ObjectStore
 from orchestrator.store.db import Database
 from orchestrator.store.jobs import JobStore
+from orchestrator.validation.model import use_cache_dir
 
 
 class Orchestrator:
@@ -37,6 +38,7 @@ class Orchestrator:
         clock: Clock | None = None,
     ) -> None:
         self.settings = settings or settings_from_env()
+        use_cache_dir(self.settings.home / "cache")
         self.store = JobStore(Database(self.settings.database_path))
         self.clock = clock or SystemClock()
         self.objects = objects or LocalObjectStore(self.settings.object_store_root)
@@ -93,11 +95,11 @@ class Orchestrator:
         path = EngineContext.log_file(self.settings, name)
         offset = 0
         while True:
+            # Ask before reading: once it has ended, every line is already in the file.
+            ended = follow and self.settled(name)
             events, offset = read_log(path, offset)
             yield from events
-            if not follow:
-                return
-            if not events and self.settled(name):
+            if not follow or (ended and not events):
                 return
             if not events:
                 time.sleep(poll)

@@ -19,14 +19,29 @@ from orchestrator.validation.model import validate_shape
 
 # Request fields echoed back by DescribeTrainingJob as they were given.
 _ECHOED = (
-    "HyperParameters", "AlgorithmSpecification", "RoleArn", "InputDataConfig",
-    "OutputDataConfig", "ResourceConfig", "VpcConfig", "StoppingCondition",
-    "EnableNetworkIsolation", "EnableInterContainerTrafficEncryption",
-    "EnableManagedSpotTraining", "CheckpointConfig", "DebugHookConfig", "ExperimentConfig",
-    "DebugRuleConfigurations", "TensorBoardOutputConfig", "ProfilerConfig",
-    "ProfilerRuleConfigurations", "Environment", "RetryStrategy", "RemoteDebugConfig",
+    "HyperParameters",
+    "AlgorithmSpecification",
+    "RoleArn",
+    "InputDataConfig",
+    "OutputDataConfig",
+    "ResourceConfig",
+    "VpcConfig",
+    "StoppingCondition",
+    "EnableNetworkIsolation",
+    "EnableInterContainerTrafficEncryption",
+    "EnableManagedSpotTraining",
+    "CheckpointConfig",
+    "DebugHookConfig",
+    "ExperimentConfig",
+    "DebugRuleConfigurations",
+    "TensorBoardOutputConfig",
+    "ProfilerConfig",
+    "ProfilerRuleConfigurations",
+    "Environment",
+    "RetryStrategy",
+    "RemoteDebugConfig",
     "InfraCheckConfig",
-)  # fmt: skip
+)
 _DEFAULTS = {
     "EnableNetworkIsolation": False,
     "EnableInterContainerTrafficEncryption": False,
@@ -63,10 +78,18 @@ def describe(store: JobStore, name: str) -> dict[str, Any]:
     if record.failure_reason:
         response["FailureReason"] = record.failure_reason
     response["SecondaryStatusTransitions"] = [
-        {k: v for k, v in (("Status", t.status), ("StartTime", t.start_time),
-                           ("EndTime", t.end_time), ("StatusMessage", t.message)) if v is not None}
+        {
+            k: v
+            for k, v in (
+                ("Status", t.status),
+                ("StartTime", t.start_time),
+                ("EndTime", t.end_time),
+                ("StatusMessage", t.message),
+            )
+            if v is not None
+        }
         for t in store.transitions(name)
-    ]  # fmt: skip
+    ]
     return response
 
 

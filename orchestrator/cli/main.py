@@ -21,8 +21,9 @@ EXIT_BAD_INPUT = 2
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="orchestrator", description=__doc__)
-    parser.add_argument("--home", help="state directory (default $ORCHESTRATOR_HOME or "
-                        "~/.local/share/orchestrator)")  # fmt: skip
+    parser.add_argument(
+        "--home", help="state directory (default $ORCHESTRATOR_HOME or ~/.local/share/orchestrator)"
+    )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     run = commands.add_parser("run", help="run a CreateTrainingJob request and follow it")
@@ -32,12 +33,14 @@ def _parser() -> argparse.ArgumentParser:
 
     lister = commands.add_parser("list", help="ListTrainingJobs")
     lister.add_argument("--name-contains")
-    lister.add_argument("--status", choices=["InProgress", "Completed", "Failed", "Stopping",
-                                             "Stopped"])  # fmt: skip
+    lister.add_argument(
+        "--status", choices=["InProgress", "Completed", "Failed", "Stopping", "Stopped"]
+    )
     for flag in ("--created-after", "--created-before", "--modified-after", "--modified-before"):
         lister.add_argument(flag, help="epoch seconds or ISO 8601")
-    lister.add_argument("--sort-by", choices=["Name", "CreationTime", "Status"],
-                        default="CreationTime")  # fmt: skip
+    lister.add_argument(
+        "--sort-by", choices=["Name", "CreationTime", "Status"], default="CreationTime"
+    )
     lister.add_argument("--sort-order", choices=["Ascending", "Descending"], default="Descending")
     lister.add_argument("--max-results", type=int, default=10)
     lister.add_argument("--next-token")

@@ -7,6 +7,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
+
 def local_time(epoch: float) -> str:
     return dt.datetime.fromtimestamp(epoch).strftime("%Y-%m-%d %H:%M:%S")
 

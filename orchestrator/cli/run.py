@@ -5,7 +5,6 @@ from __future__ import annotations
 import signal
 import sys
 import threading
-import time
 from types import FrameType
 from typing import Any
 
@@ -77,11 +76,11 @@ def run_job(orch: Orchestrator, request: dict[str, Any], quiet: bool = False) ->
     try:
         shown = 0
         while True:
-            description = orch.describe_training_job(name)
-            shown = _print_transitions(printer, description, shown)
-            if orch.settled(name):
+            # Joining the supervisor doubles as the pause: it returns the moment the job ends.
+            finished = orch.engine.wait(name, timeout=0.1).owner is None
+            shown = _print_transitions(printer, orch.describe_training_job(name), shown)
+            if finished and orch.settled(name):
                 return _summary(printer, orch, orch.describe_training_job(name))
-            time.sleep(0.1)
     except KeyboardInterrupt:
         print(f"detached from {name}", file=sys.stderr)
         return EXIT_INTERRUPTED

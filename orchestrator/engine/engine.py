@@ -73,8 +73,9 @@ class Engine:
             raise training_job_not_found(name)
         if not self._is_orphan(record):
             return False
-        if not self.ctx.store.claim(name, self.owner, self.ctx.clock.now(),
-                                    self.ctx.settings.lease_seconds):  # fmt: skip
+        if not self.ctx.store.claim(
+            name, self.owner, self.ctx.clock.now(), self.ctx.settings.lease_seconds
+        ):
             return False
         spec: JobSpec = job_spec(record.request, record.arn)
         supervisor = Supervisor(self.ctx, spec, self.owner, on_line)

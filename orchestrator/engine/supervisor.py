@@ -12,6 +12,7 @@ import logging
 from collections.abc import Callable
 
 from orchestrator.engine.context import EngineContext
+from orchestrator.engine.heartbeat import Heartbeat
 from orchestrator.engine.logs import LineCallback, LogPump, complete_lines
 from orchestrator.engine.outputs import describe_exit, upload_artifacts
 from orchestrator.engine.placement import container_spec
@@ -53,7 +54,9 @@ class Supervisor:
         self.started = False
         self.pump: LogPump | None = None
         self.workspace = Workspace(ctx.job_dir(spec.name) / "algo-1")
-        self._last_renewal = ctx.clock.now()
+        self.heartbeat = Heartbeat(
+            ctx.store, spec.name, owner, ctx.clock, ctx.settings.lease_seconds
+        )
 
     # -- entry points ----------------------------------------------------------------------
 
@@ -67,10 +70,12 @@ class Supervisor:
         self._guarded(lambda: self._run_adopted(record))
 
     def _guarded(self, body: Callable[[], None]) -> None:
+        self.heartbeat.start()
         try:
             body()
         except LostLease:
             log.warning("job %s was taken over by another engine", self.spec.name)
+            self.heartbeat.stop()
             return
         except Exception as exc:  # last resort: a job never stays InProgress with no owner
             log.exception("supervisor of %s failed", self.spec.name)
@@ -112,9 +117,11 @@ class Supervisor:
         spec = container_spec(self.ctx, self.spec, self.workspace)
         self.container_id = self.ctx.runtime.create(spec)
         self.ctx.store.update(self.spec.name, container_id=self.container_id)
-        self._start_pump(skip_lines=0)
         self.ctx.runtime.start(self.container_id)
         self.started = True
+        # Follow only once started: Docker ends a follow on a created container at once, and
+        # replays a started one's output from its first line, so nothing is lost either way.
+        self._start_pump(skip_lines=0)
         self._message(MESSAGES[Secondary.TRAINING])
 
     def _start_pump(self, skip_lines: int) -> None:
@@ -142,7 +149,8 @@ class Supervisor:
             status = self.ctx.runtime.wait(self.container_id, timeout=poll)
             if status is not None:
                 return status
-            self._renew_lease()
+            if self.heartbeat.lost:
+                raise LostLease
             if self.current == Secondary.STOPPING or self._stop_requested():
                 return self._stop_container()
             if self.ctx.clock.now() >= deadline:
@@ -220,15 +228,21 @@ class Supervisor:
                 return
             now = self.ctx.clock.now()
             if self.ctx.store.move(
-                self.spec.name, record.secondary, Secondary.FAILED, now,
-                failure_reason=reason, training_end_time=now,
-            ):  # fmt: skip
+                self.spec.name,
+                record.secondary,
+                Secondary.FAILED,
+                now,
+                failure_reason=reason,
+                training_end_time=now,
+            ):
                 self.current = Secondary.FAILED
                 return
 
     def _drain_logs(self) -> None:
         if self.pump is not None:
             self.pump.join(timeout=30)
+            if self.pump.error is not None:
+                log.warning("log of %s is incomplete: %s", self.spec.name, self.pump.error)
 
     def _cleanup(self) -> None:
         if self.container_id is not None:
@@ -237,6 +251,7 @@ class Supervisor:
             except RuntimeFailure:
                 log.warning("could not remove container %s", self.container_id)
         self.workspace.remove()
+        self.heartbeat.stop()
         self.ctx.store.release(self.spec.name, self.owner)
 
     # -- adoption --------------------------------------------------------------------------
@@ -292,13 +307,3 @@ class Supervisor:
 
     def _message(self, text: str) -> None:
         self.ctx.store.set_message(self.spec.name, text, self.ctx.clock.now())
-
-    def _renew_lease(self) -> None:
-        now = self.ctx.clock.now()
-        if now - self._last_renewal < self.ctx.settings.lease_seconds / 3:
-            return
-        if not self.ctx.store.claim(
-            self.spec.name, self.owner, now, self.ctx.settings.lease_seconds
-        ):
-            raise LostLease
-        self._last_renewal = now

@@ -43,8 +43,12 @@ class Workspace:
 
     def create(self, spec: JobSpec) -> None:
         """Lay out the directories and the three config files the container reads."""
-        for directory in (self.config_dir, self.model_dir, self.output_data_dir,
-                          self.root / "checkpoints"):  # fmt: skip
+        for directory in (
+            self.config_dir,
+            self.model_dir,
+            self.output_data_dir,
+            self.root / "checkpoints",
+        ):
             directory.mkdir(parents=True, exist_ok=True)
         for channel in spec.channels:
             self.channel_dir(channel.name).mkdir(parents=True, exist_ok=True)

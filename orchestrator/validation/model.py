@@ -9,10 +9,13 @@ instead of re-typing them. Messages follow the service's wording:
 from __future__ import annotations
 
 import functools
+import importlib.metadata
+import json
+import os
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
-import botocore.loaders
 import regex
 
 from orchestrator.errors import ValidationError
@@ -23,11 +26,49 @@ Shape = Mapping[str, Any]
 PATTERN_OVERRIDES = {"S3Uri": r"(https|s3)://([^/]+)/?(.*)|file://.+"}
 
 
+_cache_dir: list[Path] = []
+
+
+def use_cache_dir(directory: Path) -> None:
+    """Keep a trimmed copy of each model here: loading botocore's whole model costs ~0.3 s
+    per process, the trimmed copy a few milliseconds. Set by the entry point."""
+    _cache_dir[:] = [directory]
+
+
+def _trimmed(model: Mapping[str, Any]) -> dict[str, Any]:
+    """Shapes and operations without their documentation: all that validation reads."""
+
+    def strip(node: Any) -> Any:
+        if isinstance(node, dict):
+            return {k: strip(v) for k, v in node.items() if k != "documentation"}
+        return node
+
+    return {"shapes": strip(model["shapes"]), "operations": strip(model["operations"])}
+
+
+def _load_from_botocore(service: str) -> dict[str, Any]:
+    import botocore.loaders  # deferred: importing botocore costs ~0.1 s
+
+    return _trimmed(botocore.loaders.Loader().load_service_model(service, "service-2"))
+
+
 @functools.lru_cache(maxsize=4)
 def service_model(service: str = "sagemaker") -> Mapping[str, Any]:
-    """The service model as botocore ships it (loaded once per process)."""
-    loader = botocore.loaders.Loader()
-    model: Mapping[str, Any] = loader.load_service_model(service, "service-2")
+    """The service model as the installed botocore ships it (loaded once per process)."""
+    if not _cache_dir:
+        return _load_from_botocore(service)
+    version = importlib.metadata.version("botocore")
+    cached = _cache_dir[0] / f"{service}-botocore-{version}.json"
+    try:
+        model: dict[str, Any] = json.loads(cached.read_text())
+        return model
+    except (OSError, ValueError):
+        pass
+    model = _load_from_botocore(service)
+    cached.parent.mkdir(parents=True, exist_ok=True)
+    partial = cached.with_name(f".{cached.name}.{os.getpid()}")
+    partial.write_text(json.dumps(model))
+    partial.replace(cached)  # atomic: concurrent processes never read half a file
     return model
 
 

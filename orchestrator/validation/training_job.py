@@ -31,30 +31,51 @@ def _truthy(request: Request, *path: str) -> Any:
 
 # (field path, predicate on its value, message): features refused until they are built.
 _UNSUPPORTED: list[tuple[tuple[str, ...], Callable[[Any], bool], str]] = [
-    (("AlgorithmSpecification", "AlgorithmName"), bool,
-     f"AlgorithmName (a marketplace algorithm) {NOT_YET}; give TrainingImage"),
-    (("AlgorithmSpecification", "TrainingImageConfig"), bool,
-     f"TrainingImageConfig (a private registry) {NOT_YET}; build or load the image locally"),
+    (
+        ("AlgorithmSpecification", "AlgorithmName"),
+        bool,
+        f"AlgorithmName (a marketplace algorithm) {NOT_YET}; give TrainingImage",
+    ),
+    (
+        ("AlgorithmSpecification", "TrainingImageConfig"),
+        bool,
+        f"TrainingImageConfig (a private registry) {NOT_YET}; build or load the image locally",
+    ),
     (("EnableManagedSpotTraining",), bool, f"EnableManagedSpotTraining {NOT_YET}"),
-    (("StoppingCondition", "MaxWaitTimeInSeconds"), lambda v: v is not None,
-     f"StoppingCondition.MaxWaitTimeInSeconds (managed spot training) {NOT_YET}"),
-    (("StoppingCondition", "MaxPendingTimeInSeconds"), lambda v: v is not None,
-     f"StoppingCondition.MaxPendingTimeInSeconds {NOT_YET}"),
+    (
+        ("StoppingCondition", "MaxWaitTimeInSeconds"),
+        lambda v: v is not None,
+        f"StoppingCondition.MaxWaitTimeInSeconds (managed spot training) {NOT_YET}",
+    ),
+    (
+        ("StoppingCondition", "MaxPendingTimeInSeconds"),
+        lambda v: v is not None,
+        f"StoppingCondition.MaxPendingTimeInSeconds {NOT_YET}",
+    ),
     (("CheckpointConfig",), bool, f"CheckpointConfig {NOT_YET}"),
     (("RetryStrategy",), bool, f"RetryStrategy {NOT_YET}"),
-    (("ResourceConfig", "KeepAlivePeriodInSeconds"), bool,
-     f"ResourceConfig.KeepAlivePeriodInSeconds (warm pools) {NOT_YET}"),
-    (("ResourceConfig", "InstanceGroups"), bool,
-     f"ResourceConfig.InstanceGroups (heterogeneous clusters) {NOT_YET}"),
+    (
+        ("ResourceConfig", "KeepAlivePeriodInSeconds"),
+        bool,
+        f"ResourceConfig.KeepAlivePeriodInSeconds (warm pools) {NOT_YET}",
+    ),
+    (
+        ("ResourceConfig", "InstanceGroups"),
+        bool,
+        f"ResourceConfig.InstanceGroups (heterogeneous clusters) {NOT_YET}",
+    ),
     (("ResourceConfig", "TrainingPlanArn"), bool, f"ResourceConfig.TrainingPlanArn {NOT_YET}"),
-    (("ResourceConfig", "InstancePlacementConfig"), bool,
-     f"ResourceConfig.InstancePlacementConfig {NOT_YET}"),
+    (
+        ("ResourceConfig", "InstancePlacementConfig"),
+        bool,
+        f"ResourceConfig.InstancePlacementConfig {NOT_YET}",
+    ),
     (("RemoteDebugConfig", "EnableRemoteDebug"), bool, f"RemoteDebugConfig {NOT_YET}"),
     (("TensorBoardOutputConfig",), bool, f"TensorBoardOutputConfig {NOT_YET}"),
     (("ServerlessJobConfig",), bool, f"ServerlessJobConfig {NOT_YET}"),
     (("MlflowConfig",), bool, f"MlflowConfig {NOT_YET}"),
     (("ModelPackageConfig",), bool, f"ModelPackageConfig {NOT_YET}"),
-]  # fmt: skip
+]
 
 
 def _unsupported(request: Request) -> list[str]:
@@ -146,8 +167,10 @@ def _input_errors(request: Request) -> list[str]:
 
 
 def _output_errors(request: Request) -> list[str]:
-    return _uri_errors(str(_truthy(request, "OutputDataConfig", "S3OutputPath") or ""),
-                       "OutputDataConfig.S3OutputPath")  # fmt: skip
+    return _uri_errors(
+        str(_truthy(request, "OutputDataConfig", "S3OutputPath") or ""),
+        "OutputDataConfig.S3OutputPath",
+    )
 
 
 def _rule_errors(request: Request) -> list[str]:

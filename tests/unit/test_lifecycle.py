@@ -17,18 +17,35 @@ from orchestrator.lifecycle import (
 )
 
 LEGAL = {
-    ("Starting", "Pending"), ("Starting", "Downloading"), ("Starting", "Training"),
-    ("Pending", "Starting"), ("Pending", "Downloading"), ("Downloading", "Training"),
-    ("Training", "Uploading"), ("Training", "Interrupted"), ("Training", "Restarting"),
-    ("Uploading", "Completed"), ("Interrupted", "Starting"), ("Restarting", "Starting"),
-    ("Stopping", "Stopped"), ("Stopping", "MaxRuntimeExceeded"),
-    ("Stopping", "MaxWaitTimeExceeded"), ("Stopping", "Failed"),
+    ("Starting", "Pending"),
+    ("Starting", "Downloading"),
+    ("Starting", "Training"),
+    ("Pending", "Starting"),
+    ("Pending", "Downloading"),
+    ("Downloading", "Training"),
+    ("Training", "Uploading"),
+    ("Training", "Interrupted"),
+    ("Training", "Restarting"),
+    ("Uploading", "Completed"),
+    ("Interrupted", "Starting"),
+    ("Restarting", "Starting"),
+    ("Stopping", "Stopped"),
+    ("Stopping", "MaxRuntimeExceeded"),
+    ("Stopping", "MaxWaitTimeExceeded"),
+    ("Stopping", "Failed"),
 } | {
     (active, target)
-    for active in ("Starting", "Pending", "Downloading", "Training", "Uploading",
-                   "Interrupted", "Restarting")
+    for active in (
+        "Starting",
+        "Pending",
+        "Downloading",
+        "Training",
+        "Uploading",
+        "Interrupted",
+        "Restarting",
+    )
     for target in ("Stopping", "Failed")
-}  # fmt: skip
+}
 
 
 @pytest.mark.parametrize(("current", "target"), sorted(itertools.product(Secondary, Secondary)))
@@ -48,13 +65,21 @@ def test_terminal_statuses_never_change() -> None:
 @pytest.mark.parametrize(
     ("secondary", "primary"),
     [
-        ("Starting", "InProgress"), ("Pending", "InProgress"), ("Downloading", "InProgress"),
-        ("Training", "InProgress"), ("Uploading", "InProgress"), ("Interrupted", "InProgress"),
-        ("Restarting", "InProgress"), ("Stopping", "Stopping"), ("Completed", "Completed"),
-        ("Failed", "Failed"), ("Stopped", "Stopped"), ("MaxRuntimeExceeded", "Stopped"),
+        ("Starting", "InProgress"),
+        ("Pending", "InProgress"),
+        ("Downloading", "InProgress"),
+        ("Training", "InProgress"),
+        ("Uploading", "InProgress"),
+        ("Interrupted", "InProgress"),
+        ("Restarting", "InProgress"),
+        ("Stopping", "Stopping"),
+        ("Completed", "Completed"),
+        ("Failed", "Failed"),
+        ("Stopped", "Stopped"),
+        ("MaxRuntimeExceeded", "Stopped"),
         ("MaxWaitTimeExceeded", "Stopped"),
     ],
-)  # fmt: skip
+)
 def test_primary_status_is_derived(secondary: str, primary: str) -> None:
     assert primary_of(Secondary(secondary)) is JobStatus(primary)
     assert transition  # the table above and SEMANTICS.md agree on every pair

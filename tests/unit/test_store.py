@@ -18,8 +18,9 @@ def store(tmp_path: Path) -> JobStore:
 
 
 def _add(store: JobStore, name: str, now: float = 100.0) -> None:
-    store.insert(name, f"arn:{name}", {"TrainingJobName": name, "Tags": [{"Key": "k",
-                 "Value": name}]}, now)  # fmt: skip
+    store.insert(
+        name, f"arn:{name}", {"TrainingJobName": name, "Tags": [{"Key": "k", "Value": name}]}, now
+    )
 
 
 def test_insert_starts_in_starting_and_refuses_duplicates(store: JobStore) -> None:

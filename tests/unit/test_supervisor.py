@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import tarfile
 from pathlib import Path
 
@@ -19,8 +20,12 @@ from tests.unit.harness import Harness, request
 @pytest.fixture
 def h(tmp_path: Path) -> Harness:
     harness = Harness(tmp_path)
-    harness.program("fake/ok:latest", duration=5, lines=["epoch 1", "epoch 2"],
-                    files={"model/model.txt": "weights"})  # fmt: skip
+    harness.program(
+        "fake/ok:latest",
+        duration=5,
+        lines=["epoch 1", "epoch 2"],
+        files={"model/model.txt": "weights"},
+    )
     return harness
 
 
@@ -44,7 +49,7 @@ def test_completed_job_walks_every_status_and_uploads(h: Harness) -> None:
 def test_each_transition_is_closed_by_the_next(h: Harness) -> None:
     h.run(request())
     transitions = h.store.transitions("job-1")
-    for before, after in zip(transitions, transitions[1:], strict=False):
+    for before, after in itertools.pairwise(transitions):
         assert before.end_time == after.start_time
     assert transitions[-1].end_time == transitions[-1].start_time
 
@@ -61,8 +66,12 @@ def test_container_gets_the_train_argument_and_job_environment(h: Harness) -> No
 
 
 def test_entrypoint_and_arguments_replace_train(h: Harness) -> None:
-    algo = {"TrainingImage": "fake/ok:latest", "TrainingInputMode": "File",
-            "ContainerEntrypoint": ["python3", "run.py"], "ContainerArguments": ["--x", "1"]}  # fmt: skip
+    algo = {
+        "TrainingImage": "fake/ok:latest",
+        "TrainingInputMode": "File",
+        "ContainerEntrypoint": ["python3", "run.py"],
+        "ContainerArguments": ["--x", "1"],
+    }
     h.run(request(AlgorithmSpecification=algo))
     spec = next(iter(h.runtime.containers.values())).spec
     assert (spec.entrypoint, spec.command) == (["python3", "run.py"], ["--x", "1"])
@@ -74,10 +83,20 @@ def test_network_isolation_disables_the_network(h: Harness) -> None:
 
 
 def test_failure_file_becomes_the_failure_reason(h: Harness) -> None:
-    h.program("fake/fail:latest", duration=1, exit_code=2,
-              files={"output/failure": "bad input: " + "x" * 2000, "model/partial.txt": "p"})  # fmt: skip
-    h.run(request(AlgorithmSpecification={"TrainingImage": "fake/fail:latest",
-                                          "TrainingInputMode": "File"}))  # fmt: skip
+    h.program(
+        "fake/fail:latest",
+        duration=1,
+        exit_code=2,
+        files={"output/failure": "bad input: " + "x" * 2000, "model/partial.txt": "p"},
+    )
+    h.run(
+        request(
+            AlgorithmSpecification={
+                "TrainingImage": "fake/fail:latest",
+                "TrainingInputMode": "File",
+            }
+        )
+    )
     record = h.store.require("job-1")
     assert record.status == "Failed"
     assert record.failure_reason is not None and record.failure_reason.startswith("bad input: ")
@@ -87,8 +106,14 @@ def test_failure_file_becomes_the_failure_reason(h: Harness) -> None:
 
 def test_exit_code_names_the_failure_without_a_file(h: Harness) -> None:
     h.program("fake/exit:latest", duration=1, exit_code=3)
-    h.run(request(AlgorithmSpecification={"TrainingImage": "fake/exit:latest",
-                                          "TrainingInputMode": "File"}))  # fmt: skip
+    h.run(
+        request(
+            AlgorithmSpecification={
+                "TrainingImage": "fake/exit:latest",
+                "TrainingInputMode": "File",
+            }
+        )
+    )
     assert h.store.require("job-1").failure_reason == (
         "AlgorithmError: the training container exited with code 3"
     )
@@ -96,15 +121,21 @@ def test_exit_code_names_the_failure_without_a_file(h: Harness) -> None:
 
 def test_out_of_memory_is_named(h: Harness) -> None:
     h.program("fake/oom:latest", duration=1, oom=True)
-    h.run(request(AlgorithmSpecification={"TrainingImage": "fake/oom:latest",
-                                          "TrainingInputMode": "File"}))  # fmt: skip
+    h.run(
+        request(
+            AlgorithmSpecification={"TrainingImage": "fake/oom:latest", "TrainingInputMode": "File"}
+        )
+    )
     reason = h.store.require("job-1").failure_reason or ""
     assert "out of memory" in reason and "OOMKilled" in reason
 
 
 def test_missing_image_fails_with_a_client_error(h: Harness) -> None:
-    h.run(request(AlgorithmSpecification={"TrainingImage": "fake/missing:1",
-                                          "TrainingInputMode": "File"}))  # fmt: skip
+    h.run(
+        request(
+            AlgorithmSpecification={"TrainingImage": "fake/missing:1", "TrainingInputMode": "File"}
+        )
+    )
     record = h.store.require("job-1")
     assert record.status == "Failed"
     assert (record.failure_reason or "").startswith("ClientError: image 'fake/missing:1'")
@@ -112,8 +143,12 @@ def test_missing_image_fails_with_a_client_error(h: Harness) -> None:
 
 
 def test_missing_channel_fails_during_download(h: Harness) -> None:
-    channel = {"ChannelName": "train", "DataSource": {"S3DataSource": {
-        "S3DataType": "S3Prefix", "S3Uri": "s3://bucket/nothing-here"}}}  # fmt: skip
+    channel = {
+        "ChannelName": "train",
+        "DataSource": {
+            "S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": "s3://bucket/nothing-here"}
+        },
+    }
     h.run(request(InputDataConfig=[channel]))
     record = h.store.require("job-1")
     assert record.status == "Failed"
@@ -132,6 +167,7 @@ def test_runtime_failure_is_an_internal_error_and_leaves_nothing(h: Harness) -> 
 
 def test_user_stop_sends_sigterm_and_uploads_what_was_saved(h: Harness) -> None:
     h.program("fake/ok:latest", duration=100, files={"model/saved.txt": "s"})
+
     def stop_while_training(now: float) -> None:
         if h.store.require("job-1").secondary_status == "Training":
             service.request_stop(h.store, "job-1", h.clock)
@@ -155,8 +191,14 @@ def test_container_ignoring_sigterm_is_killed_after_the_grace_period(h: Harness)
             service.request_stop(h.store, "job-1", h.clock)
 
     h.on_wait(stop_once)
-    h.run(request(AlgorithmSpecification={"TrainingImage": "fake/stubborn:latest",
-                                          "TrainingInputMode": "File"}))  # fmt: skip
+    h.run(
+        request(
+            AlgorithmSpecification={
+                "TrainingImage": "fake/stubborn:latest",
+                "TrainingInputMode": "File",
+            }
+        )
+    )
     container = next(iter(h.runtime.containers.values()))
     assert container.signals == ["SIGTERM", "SIGKILL"]
     assert h.store.require("job-1").exit_code == SIGKILL_EXIT
@@ -165,9 +207,15 @@ def test_container_ignoring_sigterm_is_killed_after_the_grace_period(h: Harness)
 
 def test_max_runtime_exceeded(h: Harness) -> None:
     h.program("fake/long:latest", duration=10_000)
-    h.run(request(AlgorithmSpecification={"TrainingImage": "fake/long:latest",
-                                          "TrainingInputMode": "File"},
-                  StoppingCondition={"MaxRuntimeInSeconds": 60}))  # fmt: skip
+    h.run(
+        request(
+            AlgorithmSpecification={
+                "TrainingImage": "fake/long:latest",
+                "TrainingInputMode": "File",
+            },
+            StoppingCondition={"MaxRuntimeInSeconds": 60},
+        )
+    )
     record = h.store.require("job-1")
     assert (record.status, record.secondary_status) == ("Stopped", "MaxRuntimeExceeded")
     assert h.statuses()[-2:] == ["Stopping", "MaxRuntimeExceeded"]

@@ -28,25 +28,39 @@ def test_a_valid_request_passes_and_becomes_a_spec() -> None:
 @pytest.mark.parametrize(
     ("changes", "expected"),
     [
-        ({"TrainingJobName": "bad_name"}, "at 'trainingJobName' failed to satisfy constraint: "
-         "Member must satisfy regular expression pattern"),
+        (
+            {"TrainingJobName": "bad_name"},
+            "at 'trainingJobName' failed to satisfy constraint: "
+            "Member must satisfy regular expression pattern",
+        ),
         ({"TrainingJobName": "a" * 64}, "Member must have length less than or equal to 63"),
         ({"RoleArn": "arn:aws:iam::123:role/x"}, "at 'roleArn'"),
-        ({"HyperParameters": {"lr": 0.1}}, "at 'hyperParameters.lr.value' failed to satisfy "
-         "constraint: Member must be a string"),
-        ({"ResourceConfig": {"InstanceType": "ml.bogus", "InstanceCount": 1}},
-         "at 'resourceConfig.instanceType' failed to satisfy constraint: Member must satisfy "
-         "enum value set"),
-        ({"ResourceConfig": {"InstanceType": "ml.m5.large", "InstanceCount": 0}},
-         "ResourceConfig.InstanceCount must be at least 1, got 0"),
-        ({"StoppingCondition": {"MaxRuntimeInSeconds": 0}}, "stoppingCondition.maxRuntimeInSeconds"),
+        (
+            {"HyperParameters": {"lr": 0.1}},
+            "at 'hyperParameters.lr.value' failed to satisfy constraint: Member must be a string",
+        ),
+        (
+            {"ResourceConfig": {"InstanceType": "ml.bogus", "InstanceCount": 1}},
+            "at 'resourceConfig.instanceType' failed to satisfy constraint: Member must satisfy "
+            "enum value set",
+        ),
+        (
+            {"ResourceConfig": {"InstanceType": "ml.m5.large", "InstanceCount": 0}},
+            "ResourceConfig.InstanceCount must be at least 1, got 0",
+        ),
+        (
+            {"StoppingCondition": {"MaxRuntimeInSeconds": 0}},
+            "stoppingCondition.maxRuntimeInSeconds",
+        ),
         ({"Environment": {"1BAD": "x"}}, "at 'environment.1BAD.key'"),
-        ({"Tags": [{"Key": "k", "Value": "v"}] * 51}, "Member must have length less than or equal "
-         "to 50"),
+        (
+            {"Tags": [{"Key": "k", "Value": "v"}] * 51},
+            "Member must have length less than or equal to 50",
+        ),
         ({"Unknown": 1}, "Unknown parameter 'Unknown'"),
         ({"OutputDataConfig": {"S3OutputPath": "ftp://x/y"}}, "outputDataConfig.s3OutputPath"),
     ],
-)  # fmt: skip
+)
 def test_model_constraints_are_enforced(changes: dict[str, Any], expected: str) -> None:
     assert expected in _error(request(**changes))
 
@@ -70,19 +84,35 @@ def test_missing_required_member() -> None:
         ({"CheckpointConfig": {"S3Uri": "s3://b/c"}}, "CheckpointConfig"),
         ({"RetryStrategy": {"MaximumRetryAttempts": 2}}, "RetryStrategy"),
         ({"EnableManagedSpotTraining": True}, "EnableManagedSpotTraining"),
-        ({"StoppingCondition": {"MaxRuntimeInSeconds": 60, "MaxWaitTimeInSeconds": 120}},
-         "MaxWaitTimeInSeconds"),
-        ({"StoppingCondition": {"MaxRuntimeInSeconds": 60, "MaxPendingTimeInSeconds": 7200}},
-         "MaxPendingTimeInSeconds"),
-        ({"ResourceConfig": {"InstanceType": "ml.m5.large", "InstanceCount": 1,
-                             "KeepAlivePeriodInSeconds": 60}}, "KeepAlivePeriodInSeconds"),
-        ({"ResourceConfig": {"InstanceType": "ml.m5.large", "InstanceCount": 2}},
-         "InstanceCount > 1"),
-        ({"AlgorithmSpecification": {"TrainingImage": "x", "TrainingInputMode": "Pipe"}},
-         "Pipe input mode"),
+        (
+            {"StoppingCondition": {"MaxRuntimeInSeconds": 60, "MaxWaitTimeInSeconds": 120}},
+            "MaxWaitTimeInSeconds",
+        ),
+        (
+            {"StoppingCondition": {"MaxRuntimeInSeconds": 60, "MaxPendingTimeInSeconds": 7200}},
+            "MaxPendingTimeInSeconds",
+        ),
+        (
+            {
+                "ResourceConfig": {
+                    "InstanceType": "ml.m5.large",
+                    "InstanceCount": 1,
+                    "KeepAlivePeriodInSeconds": 60,
+                }
+            },
+            "KeepAlivePeriodInSeconds",
+        ),
+        (
+            {"ResourceConfig": {"InstanceType": "ml.m5.large", "InstanceCount": 2}},
+            "InstanceCount > 1",
+        ),
+        (
+            {"AlgorithmSpecification": {"TrainingImage": "x", "TrainingInputMode": "Pipe"}},
+            "Pipe input mode",
+        ),
         ({"TensorBoardOutputConfig": {"S3OutputPath": "s3://b/tb"}}, "TensorBoardOutputConfig"),
     ],
-)  # fmt: skip
+)
 def test_features_not_built_yet_are_refused_by_name(changes: dict[str, Any], field: str) -> None:
     message = _error(request(**changes))
     assert field in message and "not supported by this orchestrator yet" in message
@@ -102,8 +132,13 @@ def test_cloud_only_fields_are_accepted() -> None:
 
 def test_cross_field_rules() -> None:
     assert "not both" in _error(
-        request(AlgorithmSpecification={"TrainingImage": "i", "AlgorithmName": "a",
-                                        "TrainingInputMode": "File"})  # fmt: skip
+        request(
+            AlgorithmSpecification={
+                "TrainingImage": "i",
+                "AlgorithmName": "a",
+                "TrainingInputMode": "File",
+            }
+        )
     )
     twice = request()
     twice["InputDataConfig"] = twice["InputDataConfig"] * 2
@@ -112,14 +147,18 @@ def test_cross_field_rules() -> None:
 
 
 def test_path_escapes_are_refused() -> None:
-    channel = {"ChannelName": "train", "DataSource": {"S3DataSource": {
-        "S3DataType": "S3Prefix", "S3Uri": "s3://bucket/../etc"}}}  # fmt: skip
+    channel = {
+        "ChannelName": "train",
+        "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": "s3://bucket/../etc"}},
+    }
     assert "'..' path segments" in _error(request(InputDataConfig=[channel]))
     out = {"S3OutputPath": "file:///tmp/../etc"}
     assert "'..' path segments" in _error(request(OutputDataConfig=out))
 
 
 def test_file_uris_are_local_channels() -> None:
-    channel = {"ChannelName": "train", "DataSource": {"S3DataSource": {
-        "S3DataType": "S3Prefix", "S3Uri": "file:///data/train"}}}  # fmt: skip
+    channel = {
+        "ChannelName": "train",
+        "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": "file:///data/train"}},
+    }
     validate_create_training_job(request(InputDataConfig=[channel]))

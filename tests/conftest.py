@@ -1,0 +1,36 @@
+"""Shared fixtures: a Docker daemon when tests need one, and cleanup by label."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+
+EXAMPLE_IMAGE = "orchestrator/linear-regression:latest"
+TEST_IMAGE = "orchestrator/testbox:latest"
+
+
+def _unavailable(reason: str) -> None:
+    """In CI a missing daemon or image is a failure; on a laptop, a visible skip."""
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(f"CI=true but {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def docker_client() -> Iterator[object]:
+    try:
+        import docker
+
+        client = docker.from_env()
+        client.ping()
+    except Exception as exc:  # any failure to reach the daemon means: no Docker here
+        _unavailable(f"no Docker daemon answers ({type(exc).__name__})")
+    for image in (EXAMPLE_IMAGE, TEST_IMAGE):
+        try:
+            client.images.get(image)
+        except Exception:
+            _unavailable(f"image {image} is missing: run `make images`")
+    yield client
+    client.close()

@@ -1,0 +1,68 @@
+"""An orchestrator on the real Docker engine with a private store; everything removed after."""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import docker.errors
+import pytest
+
+from orchestrator import Orchestrator, Settings
+from orchestrator.runtime.protocol import LABEL_STORE
+
+EXAMPLE_DATA = Path(__file__).resolve().parents[2] / "examples" / "linear-regression" / "data"
+
+
+def leftover_containers(client: Any, settings: Settings) -> list[Any]:
+    return list(
+        client.containers.list(
+            all=True, filters={"label": f"{LABEL_STORE}={settings.database_path}"}
+        )
+    )
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(home=tmp_path / "home", stop_grace_seconds=2, poll_seconds=0.1, lease_seconds=2)
+
+
+@pytest.fixture
+def orch(settings: Settings, docker_client: Any) -> Iterator[Orchestrator]:
+    orchestrator = Orchestrator(settings)
+    yield orchestrator
+    for container in leftover_containers(docker_client, settings):
+        with contextlib.suppress(docker.errors.NotFound):  # already on its way out
+            container.remove(force=True)
+    shutil.rmtree(settings.home, ignore_errors=True)
+
+
+def job(name: str, args: list[str] | None = None, **changes: Any) -> dict[str, Any]:
+    """A CreateTrainingJob request for the test image (ContainerArguments pick its behaviour)."""
+    algorithm: dict[str, Any] = {
+        "TrainingImage": "orchestrator/testbox:latest",
+        "TrainingInputMode": "File",
+    }
+    if args:
+        algorithm["ContainerArguments"] = args
+    request: dict[str, Any] = {
+        "TrainingJobName": name,
+        "RoleArn": "arn:aws:iam::123456789012:role/SageMakerRole",
+        "AlgorithmSpecification": algorithm,
+        "OutputDataConfig": {"S3OutputPath": "s3://artifacts/out"},
+        "ResourceConfig": {
+            "InstanceType": "ml.m5.large",
+            "InstanceCount": 1,
+            "VolumeSizeInGB": 1,
+        },
+        "StoppingCondition": {"MaxRuntimeInSeconds": 600},
+    }
+    request.update(changes)
+    return request
+
+
+def artifact(settings: Settings, name: str, file: str = "model.tar.gz") -> Path:
+    return settings.object_store_root / "artifacts" / "out" / name / "output" / file
