@@ -104,6 +104,7 @@ def train():
     weights, bias, start = load_checkpoint(xs.shape[1])
     print(f"training on {len(y)} rows, {xs.shape[1]} features, target {target!r}", flush=True)
     mse = float(np.mean((xs @ weights + bias - y) ** 2))
+    trained = start
     for epoch in range(start + 1, params["epochs"] + 1):
         if stop_requested:
             break
@@ -113,12 +114,11 @@ def train():
         mse = float(np.mean((xs @ weights + bias - y) ** 2))
         print(f"epoch={epoch} train_mse={mse:.6f}", flush=True)
         save_checkpoint(weights, bias, epoch)
+        trained = epoch
         time.sleep(params["epoch_seconds"])
-    else:
-        epoch = params["epochs"]
     # Weights in the original feature scale, so the model is usable on raw inputs.
     raw_weights = weights / scale
-    save_model(raw_weights, bias - float(raw_weights @ mean), names, target, epoch, mse)
+    save_model(raw_weights, bias - float(raw_weights @ mean), names, target, trained, mse)
     print(f"model saved: train_mse={mse:.6f}", flush=True)
 
 

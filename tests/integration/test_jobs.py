@@ -211,3 +211,39 @@ def test_jobs_run_side_by_side(orch: Orchestrator, settings: Settings, docker_cl
     assert leftover_containers(docker_client, settings) == []
     assert not (settings.jobs_root / "first" / "algo-1").exists()
     assert not (settings.jobs_root / "second" / "algo-1").exists()
+
+
+def _example(name: str, uri: str, **hyperparameters: str) -> dict[str, Any]:
+    channel = {"ChannelName": "train", "DataSource": {"S3DataSource": {
+        "S3DataType": "S3Prefix", "S3Uri": uri}}}  # fmt: skip
+    request = job(name, InputDataConfig=[channel], HyperParameters=hyperparameters)
+    request["AlgorithmSpecification"] = {
+        "TrainingImage": "orchestrator/linear-regression:latest",
+        "TrainingInputMode": "File",
+    }
+    return request
+
+
+def test_example_reports_bad_data_through_its_failure_file(
+    orch: Orchestrator, tmp_path: Path
+) -> None:
+    bad = tmp_path / "bad.csv"
+    bad.write_text("x,y\n1,two\n")
+    described = _run(orch, _example("baddata", f"file://{bad}"))
+    assert described["TrainingJobStatus"] == "Failed"
+    assert described["FailureReason"].startswith("bad.csv: not numeric CSV")
+
+
+def test_example_saves_its_model_when_stopped(orch: Orchestrator, settings: Settings) -> None:
+    orch.upload(EXAMPLE_DATA, "s3://data/slow/train")
+    orch.create_training_job(
+        _example("slow", "s3://data/slow/train", epochs="1000", epoch_seconds="0.2")
+    )
+    deadline = time.monotonic() + 60
+    while not any("epoch=2 " in line for _, line in orch.log_events("slow")):
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    orch.stop_training_job("slow")
+    assert orch.wait("slow", timeout=60)["SecondaryStatus"] == "Stopped"
+    model = json.loads(_members(artifact(settings, "slow"))["model.json"])
+    assert 2 <= model["epochs_trained"] < 1000
