@@ -13,13 +13,16 @@ from orchestrator.config import Settings, settings_from_env
 from orchestrator.engine.context import EngineContext
 from orchestrator.engine.engine import Engine
 from orchestrator.engine.logs import LineCallback, read_log
-from orchestrator.errors import ValidationError
+from orchestrator.errors import ValidationError, training_job_not_found
 from orchestrator.lifecycle import is_terminal
+from orchestrator.metrics import operations
+from orchestrator.metrics.operations import trial_component_arn
 from orchestrator.runtime.protocol import Runtime
 from orchestrator.storage.local import LocalObjectStore
 from orchestrator.storage.protocol import ObjectStore
 from orchestrator.store.db import Database
 from orchestrator.store.jobs import JobStore
+from orchestrator.store.metrics import MetricStore, MetricSummary, StoredPoint
 from orchestrator.validation.model import use_cache_dir
 
 
@@ -39,7 +42,9 @@ class Orchestrator:
     ) -> None:
         self.settings = settings or settings_from_env()
         use_cache_dir(self.settings.home / "cache")
-        self.store = JobStore(Database(self.settings.database_path))
+        database = Database(self.settings.database_path)
+        self.store = JobStore(database)
+        self.metrics = MetricStore(database)
         self.clock = clock or SystemClock()
         self.objects = objects or LocalObjectStore(self.settings.object_store_root)
         self._runtime = runtime
@@ -53,7 +58,9 @@ class Orchestrator:
                 from orchestrator.runtime.docker import DockerRuntime
 
                 self._runtime = DockerRuntime()
-            ctx = EngineContext(self.settings, self.store, self._runtime, self.objects, self.clock)
+            ctx = EngineContext(
+                self.settings, self.store, self._runtime, self.objects, self.clock, self.metrics
+            )
             self._engine = Engine(ctx)
         return self._engine
 
@@ -63,7 +70,7 @@ class Orchestrator:
         return {"TrainingJobArn": self.engine.create_training_job(request, on_line)}
 
     def describe_training_job(self, name: str) -> dict[str, Any]:
-        return service.describe(self.store, name)
+        return service.describe(self.store, name, self.metrics)
 
     def list_training_jobs(self, **request: Any) -> dict[str, Any]:
         return service.list_jobs(self.store, request)
@@ -123,6 +130,26 @@ class Orchestrator:
         record = self.store.require(name)
         released = record.owner is None or (record.lease_expires or 0) < self.clock.now()
         return is_terminal(record.secondary) and released
+
+    def batch_put_metrics(self, **request: Any) -> dict[str, Any]:
+        """BatchPutMetrics: points for a trial component; refused items come back in Errors."""
+        name = request.get("TrialComponentName")
+        resource = trial_component_arn(self.settings.region, self.settings.account_id, str(name))
+        return operations.batch_put_metrics(self.metrics, resource, request)
+
+    def batch_get_metrics(self, **request: Any) -> dict[str, Any]:
+        """BatchGetMetrics over trial components and training jobs (by ARN)."""
+        return operations.batch_get_metrics(self.metrics, self.store, request)
+
+    def metric_summaries(self, name: str) -> list[MetricSummary]:
+        """Last, min, max and count of each metric a training job has reported."""
+        record = self.store.get(name)
+        if record is None:
+            raise training_job_not_found(name)
+        return self.metrics.summaries(record.arn)
+
+    def metric_series(self, name: str, metric: str) -> list[StoredPoint]:
+        return self.metrics.series(self.store.require(name).arn, metric)
 
     def recover(self) -> list[str]:
         """Adopt jobs whose supervising process died; reap leftover containers."""

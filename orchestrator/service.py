@@ -13,6 +13,7 @@ from orchestrator.clock import Clock
 from orchestrator.errors import ValidationError, training_job_not_found
 from orchestrator.lifecycle import Secondary, is_terminal
 from orchestrator.store.jobs import JobRecord, JobStore, ListQuery
+from orchestrator.store.metrics import MetricStore
 
 __all__ = ["ListQuery", "describe", "list_jobs", "request_stop"]
 from orchestrator.validation.model import validate_shape
@@ -55,7 +56,7 @@ def _seconds(record: JobRecord) -> int | None:
     return max(int(record.training_end_time - record.training_start_time), 0)
 
 
-def describe(store: JobStore, name: str) -> dict[str, Any]:
+def describe(store: JobStore, name: str, metrics: MetricStore | None = None) -> dict[str, Any]:
     """DescribeTrainingJob's response for one job."""
     record = store.get(name)
     if record is None:
@@ -77,6 +78,13 @@ def describe(store: JobStore, name: str) -> dict[str, Any]:
     _times(record, response)
     if record.failure_reason:
         response["FailureReason"] = record.failure_reason
+    if metrics is not None:
+        final = [
+            {"MetricName": s.metric, "Value": s.last, "Timestamp": s.last_timestamp}
+            for s in metrics.summaries(record.arn)
+        ]
+        if final:
+            response["FinalMetricDataList"] = final
     response["SecondaryStatusTransitions"] = [
         {
             k: v

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from orchestrator.metrics.scraper import MetricDefinition
+
 
 @dataclass(frozen=True)
 class ChannelSpec:
@@ -41,3 +43,4 @@ class JobSpec:
     max_runtime_seconds: int = 86400
     network_isolation: bool = False
     training_input_mode: str = "File"
+    metric_definitions: list[MetricDefinition] = field(default_factory=list)

@@ -5,6 +5,8 @@ fail MESSAGE        write MESSAGE to /opt/ml/output/failure, exit 2
 exit CODE           exit with CODE and no failure file
 sleep SECONDS       sleep; on SIGTERM write /opt/ml/model/saved.txt and exit 0
 ignore-term SECONDS ignore SIGTERM and sleep (the platform must SIGKILL it)
+metrics COUNT SECS  print `step=I loss=X` COUNT times, SECS apart
+flood LINES         print LINES lines as fast as it can, every tenth a metric line
 contract            copy what the platform provided (config files, env, channels, network
                     interfaces) into /opt/ml/model/contract.json, exit 0
 """
@@ -87,8 +89,30 @@ def contract(_args):
     print("contract written")
 
 
+def metrics(args):
+    count, pause = int(args[0]), float(args[1])
+    for i in range(count):
+        print(f"step={i} loss={1.0 / (i + 1):.6f} accuracy=nan")
+        time.sleep(pause)
+
+
+def flood(args):
+    total = int(args[0])
+    block = []
+    for i in range(total):
+        if i % 10 == 0:
+            block.append(f"iteration {i}: loss={1.0 / (i + 1):.6f} lr=0.001 acc={i % 97}\n")
+        else:
+            block.append(f"batch {i} of {total}: reading shard {i % 64}, nothing to report\n")
+        if len(block) == 10000:
+            sys.stdout.write("".join(block))
+            block = []
+    sys.stdout.write("".join(block))
+    sys.stdout.flush()
+
+
 MODES = {"train": ok, "ok": ok, "fail": fail, "exit": exit_with, "sleep": sleep,
-         "ignore-term": ignore_term, "contract": contract}
+         "ignore-term": ignore_term, "contract": contract, "metrics": metrics, "flood": flood}
 
 if __name__ == "__main__":
     mode = sys.argv[1] if len(sys.argv) > 1 else "train"

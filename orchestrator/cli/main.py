@@ -9,6 +9,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from orchestrator.cli.metrics import show_metrics
 from orchestrator.cli.render import local_time, summaries_table, to_json
 from orchestrator.cli.requests import load_request
 from orchestrator.cli.run import run_job
@@ -53,6 +54,13 @@ def _parser() -> argparse.ArgumentParser:
     logs = commands.add_parser("logs", help="the job's container output")
     logs.add_argument("name")
     logs.add_argument("-f", "--follow", action="store_true", help="keep following until it ends")
+    metrics = commands.add_parser("metrics", help="a job's metrics: table and curves")
+    metrics.add_argument("name")
+    metrics.add_argument("-f", "--follow", action="store_true", help="redraw until the job ends")
+    metrics.add_argument("--json", action="store_true", help="every point, as JSON")
+    for operation in ("batch-put-metrics", "batch-get-metrics"):
+        command = commands.add_parser(operation, help=f"{operation} with the API's request JSON")
+        command.add_argument("request", help="JSON file, file://path, '-' or inline JSON")
     commands.add_parser("recover", help="adopt jobs whose supervising process died")
     upload = commands.add_parser(
         "upload", help="copy a local file or folder to s3:// (local store)"
@@ -109,6 +117,17 @@ def _dispatch(args: argparse.Namespace, orch: Orchestrator) -> int:
     if args.command == "logs":
         for stamp, text in orch.log_events(args.name, follow=args.follow):
             print(f"{local_time(stamp)} {text}", flush=True)
+        return 0
+    if args.command == "metrics":
+        return show_metrics(orch, args.name, args.json, args.follow)
+    if args.command in ("batch-put-metrics", "batch-get-metrics"):
+        request = load_request(args.request)
+        call = (
+            orch.batch_put_metrics
+            if args.command == "batch-put-metrics"
+            else (orch.batch_get_metrics)
+        )
+        print(to_json(call(**request)))
         return 0
     if args.command == "upload":
         count = orch.upload(Path(args.source), args.uri)

@@ -21,7 +21,7 @@ def _readable(value: Any, key: str = "") -> Any:
         return {k: _readable(v, k) for k, v in value.items()}
     if isinstance(value, list):
         return [_readable(v, key) for v in value]
-    if isinstance(value, float) and key.endswith("Time"):
+    if isinstance(value, float) and key.endswith(("Time", "Timestamp")):
         return iso(value)
     return value
 

@@ -10,6 +10,7 @@ from orchestrator.config import Settings
 from orchestrator.runtime.protocol import LABEL_JOB, LABEL_STORE, Runtime
 from orchestrator.storage.protocol import ObjectStore
 from orchestrator.store.jobs import JobStore
+from orchestrator.store.metrics import MetricStore
 
 
 @dataclass(frozen=True)
@@ -21,6 +22,7 @@ class EngineContext:
     runtime: Runtime
     objects: ObjectStore
     clock: Clock
+    metrics: MetricStore
     _capacity: list[tuple[int, int]] = field(default_factory=list, compare=False, repr=False)
 
     def capacity(self) -> tuple[int, int]:

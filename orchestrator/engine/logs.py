@@ -13,6 +13,8 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import TextIO
 
+from orchestrator.engine.recording import MetricRecorder
+
 MAX_LINE_BYTES = 256 * 1024
 LineCallback = Callable[[float, str], None]
 
@@ -20,18 +22,10 @@ LineCallback = Callable[[float, str], None]
 def split_lines(chunks: Iterable[bytes], max_bytes: int = MAX_LINE_BYTES) -> Iterator[str]:
     """Whole lines from a byte stream; an over-long line is cut in pieces, a last line
     without newline is still given, and undecodable bytes become U+FFFD."""
-    pending = b""
+    splitter = LineSplitter(max_bytes)
     for chunk in chunks:
-        parts = (pending + chunk).split(b"\n")
-        pending = parts.pop()
-        for part in parts:
-            yield from _pieces(part, max_bytes)
-        if len(pending) >= max_bytes:
-            whole = len(pending) - len(pending) % max_bytes
-            yield from _pieces(pending[:whole], max_bytes)
-            pending = pending[whole:]
-    if pending:
-        yield from _pieces(pending, max_bytes)
+        yield from splitter.feed(chunk)
+    yield from splitter.finish()
 
 
 def _pieces(line: bytes, max_bytes: int) -> Iterator[str]:
@@ -46,8 +40,31 @@ def _decode(raw: bytes) -> str:
     return raw.rstrip(b"\r").decode("utf-8", errors="replace")
 
 
+class LineSplitter:
+    """Bytes in, whole lines out, chunk by chunk (see split_lines)."""
+
+    def __init__(self, max_bytes: int = MAX_LINE_BYTES) -> None:
+        self.max_bytes = max_bytes
+        self.pending = b""
+
+    def feed(self, chunk: bytes) -> list[str]:
+        parts = (self.pending + chunk).split(b"\n")
+        self.pending = parts.pop()
+        lines = [piece for part in parts for piece in _pieces(part, self.max_bytes)]
+        if len(self.pending) >= self.max_bytes:
+            whole = len(self.pending) - len(self.pending) % self.max_bytes
+            lines += _pieces(self.pending[:whole], self.max_bytes)
+            self.pending = self.pending[whole:]
+        return lines
+
+    def finish(self) -> list[str]:
+        rest, self.pending = self.pending, b""
+        return list(_pieces(rest, self.max_bytes)) if rest else []
+
+
 class LogPump:
-    """Follows one container's output into its log file on a background thread."""
+    """Follows one container's output into its log file (and the metric recorder) on a
+    background thread. Lines that arrive together share one timestamp: when they were read."""
 
     def __init__(
         self,
@@ -56,12 +73,15 @@ class LogPump:
         skip_lines: int = 0,
         on_line: LineCallback | None = None,
         now: Callable[[], float] = time.time,
+        recorder: MetricRecorder | None = None,
     ) -> None:
         self.chunks = chunks
         self.path = path
         self.skip_lines = skip_lines
         self.on_line = on_line
         self.now = now
+        self.recorder = recorder
+        self.seen = 0
         self.lines = skip_lines
         self.error: BaseException | None = None
         self._thread = threading.Thread(target=self._run, name=f"logs-{path.stem}", daemon=True)
@@ -74,25 +94,40 @@ class LogPump:
     def join(self, timeout: float | None = None) -> None:
         self._thread.join(timeout)
 
+    def alive(self) -> bool:
+        return self._thread.is_alive()
+
     def _run(self) -> None:
-        seen = 0
+        splitter = LineSplitter()
         try:
             with self.path.open("a", encoding="utf-8", errors="replace") as out:
-                for text in split_lines(self.chunks):
-                    seen += 1
-                    if seen <= self.skip_lines:
-                        continue
-                    self._write(out, text)
+                for chunk in self.chunks:
+                    self._emit(out, splitter.feed(chunk))
+                self._emit(out, splitter.finish())
+            if self.recorder is not None:
+                self.recorder.commit()
         except Exception as exc:  # the job must not die with its log reader
             self.error = exc
 
-    def _write(self, out: TextIO, text: str) -> None:
+    def _emit(self, out: TextIO, lines: list[str]) -> None:
+        if self.seen < self.skip_lines:  # already in the file (an adopted job)
+            dropped = min(self.skip_lines - self.seen, len(lines))
+            self.seen += dropped
+            lines = lines[dropped:]
+        if not lines:
+            return
         stamp = self.now()
-        out.write(f"{stamp:.6f}\t{text}\n")
-        out.flush()
-        self.lines += 1
-        if self.on_line is not None:
-            self.on_line(stamp, text)
+        out.write("".join(f"{stamp:.6f}\t{text}\n" for text in lines))
+        out.flush()  # before the recorder commits: the file always holds what was scraped
+        self.seen += len(lines)
+        self.lines += len(lines)
+        for text in lines:
+            if self.on_line is not None:
+                self.on_line(stamp, text)
+            if self.recorder is not None:
+                self.recorder.feed(stamp, text)
+        if self.recorder is not None:
+            self.recorder.maybe_commit()
 
 
 def read_log(path: Path, offset: int = 0) -> tuple[list[tuple[float, str]], int]:
@@ -120,3 +155,9 @@ def complete_lines(path: Path) -> int:
         with path.open("r+b") as handle:
             handle.truncate(end)
     return data.count(b"\n", 0, end)
+
+
+def lines_from(path: Path, first: int) -> list[tuple[float, str]]:
+    """The log's complete lines from line number `first` (0-based) on."""
+    events, _ = read_log(path)
+    return events[first:]

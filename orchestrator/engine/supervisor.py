@@ -13,12 +13,14 @@ from collections.abc import Callable
 
 from orchestrator.engine.context import EngineContext
 from orchestrator.engine.heartbeat import Heartbeat
-from orchestrator.engine.logs import LineCallback, LogPump, complete_lines
+from orchestrator.engine.logs import LineCallback, LogPump, complete_lines, lines_from
 from orchestrator.engine.outputs import describe_exit, upload_artifacts
 from orchestrator.engine.placement import container_spec
+from orchestrator.engine.recording import MetricRecorder
 from orchestrator.engine.workspace import Workspace
 from orchestrator.errors import ImageNotFound, RuntimeFailure, StorageFailure
 from orchestrator.lifecycle import MESSAGES, Secondary
+from orchestrator.metrics.scraper import Scraper
 from orchestrator.runtime.protocol import ExitStatus
 from orchestrator.spec import JobSpec
 from orchestrator.store.jobs import JobRecord
@@ -132,7 +134,24 @@ class Supervisor:
             skip_lines=skip_lines,
             on_line=self.on_line,
             now=self.ctx.clock.now,
+            recorder=self._recorder(skip_lines),
         ).start()
+
+    def _recorder(self, lines_in_file: int) -> MetricRecorder | None:
+        """A recorder resuming where the store says scraping stopped; lines the log file
+        already holds beyond that point are scraped from the file first."""
+        if not self.spec.metric_definitions:
+            return None
+        done = self.ctx.store.require(self.spec.name).metrics_lines
+        recorder = MetricRecorder(
+            self.ctx.metrics, self.spec.name, self.spec.arn,
+            Scraper(self.spec.metric_definitions), done, self.ctx.clock.now,
+        )  # fmt: skip
+        if lines_in_file > done:
+            for stamp, text in lines_from(self.ctx.log_path(self.spec.name), done):
+                recorder.feed(stamp, text)
+            recorder.commit()
+        return recorder
 
     # -- watching: exit, stop request, deadline --------------------------------------------
 
@@ -239,10 +258,18 @@ class Supervisor:
                 return
 
     def _drain_logs(self) -> None:
-        if self.pump is not None:
+        """Wait for the log to be read to its end, however long a flood takes, as long as it
+        makes progress; a stream stuck for 30 s is given up (and said so)."""
+        if self.pump is None:
+            return
+        while self.pump.alive():
+            before = self.pump.lines
             self.pump.join(timeout=30)
-            if self.pump.error is not None:
-                log.warning("log of %s is incomplete: %s", self.spec.name, self.pump.error)
+            if self.pump.alive() and self.pump.lines == before:
+                log.warning("log of %s stopped making progress", self.spec.name)
+                break
+        if self.pump.error is not None:
+            log.warning("log of %s is incomplete: %s", self.spec.name, self.pump.error)
 
     def _cleanup(self) -> None:
         if self.container_id is not None:

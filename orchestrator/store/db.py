@@ -24,9 +24,11 @@ CREATE TABLE IF NOT EXISTS jobs (
     stop_cause TEXT,
     exit_code INTEGER,
     container_id TEXT,
+    metrics_lines INTEGER NOT NULL DEFAULT 0,
     owner TEXT,
     lease_expires REAL
 );
+CREATE INDEX IF NOT EXISTS jobs_arn ON jobs (arn);
 CREATE INDEX IF NOT EXISTS jobs_creation ON jobs (creation_time, name);
 CREATE INDEX IF NOT EXISTS jobs_status ON jobs (status, name);
 CREATE INDEX IF NOT EXISTS jobs_modified ON jobs (last_modified_time, name);
@@ -39,6 +41,29 @@ CREATE TABLE IF NOT EXISTS transitions (
     message TEXT NOT NULL,
     PRIMARY KEY (job, seq)
 );
+CREATE TABLE IF NOT EXISTS metric_points (
+    resource TEXT NOT NULL,
+    metric TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    step INTEGER,
+    timestamp REAL NOT NULL,
+    value REAL NOT NULL,
+    PRIMARY KEY (resource, metric, seq)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS metric_points_step ON metric_points (resource, metric, step)
+    WHERE step IS NOT NULL;
+CREATE TABLE IF NOT EXISTS metric_summary (
+    resource TEXT NOT NULL,
+    metric TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    last REAL NOT NULL,
+    last_timestamp REAL NOT NULL,
+    minimum REAL NOT NULL,
+    maximum REAL NOT NULL,
+    count INTEGER NOT NULL,
+    PRIMARY KEY (resource, metric)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS metric_summary_by_metric ON metric_summary (metric, last);
 CREATE TABLE IF NOT EXISTS tags (
     job TEXT NOT NULL REFERENCES jobs(name) ON DELETE CASCADE,
     key TEXT NOT NULL,

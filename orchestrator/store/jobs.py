@@ -52,6 +52,7 @@ class JobRecord:
     stop_cause: str | None
     exit_code: int | None
     container_id: str | None
+    metrics_lines: int
     owner: str | None
     lease_expires: float | None
 
@@ -125,6 +126,10 @@ class JobStore:
 
     def get(self, name: str) -> JobRecord | None:
         row = self.db.read().execute("SELECT * FROM jobs WHERE name = ?", (name,)).fetchone()
+        return JobRecord.from_row(row) if row else None
+
+    def by_arn(self, arn: str) -> JobRecord | None:
+        row = self.db.read().execute("SELECT * FROM jobs WHERE arn = ?", (arn,)).fetchone()
         return JobRecord.from_row(row) if row else None
 
     def require(self, name: str) -> JobRecord:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from orchestrator.metrics.scraper import MetricDefinition, definition_errors
 from orchestrator.spec import ChannelSpec, JobSpec
 from orchestrator.validation.model import raise_for_errors, shape_errors
 
@@ -173,8 +174,13 @@ def _output_errors(request: Request) -> list[str]:
     )
 
 
+def _metric_definitions(request: Request) -> list[MetricDefinition]:
+    defined = _truthy(request, "AlgorithmSpecification", "MetricDefinitions") or []
+    return [MetricDefinition(d["Name"], d["Regex"]) for d in defined]
+
+
 def _rule_errors(request: Request) -> list[str]:
-    errors = _unsupported(request)
+    errors = _unsupported(request) + definition_errors(_metric_definitions(request))
     for check in (_algorithm_errors, _resource_errors, _stopping_errors):
         errors += check(request)
     return errors + _input_errors(request) + _output_errors(request)
@@ -223,4 +229,5 @@ def job_spec(request: Request, arn: str) -> JobSpec:
         max_runtime_seconds=stopping.get("MaxRuntimeInSeconds") or DEFAULT_MAX_RUNTIME,
         network_isolation=bool(request.get("EnableNetworkIsolation")),
         training_input_mode=mode,
+        metric_definitions=_metric_definitions(request),
     )

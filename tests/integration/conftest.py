@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -38,6 +39,17 @@ def orch(settings: Settings, docker_client: Any) -> Iterator[Orchestrator]:
         with contextlib.suppress(docker.errors.NotFound):  # already on its way out
             container.remove(force=True)
     shutil.rmtree(settings.home, ignore_errors=True)
+
+
+@pytest.fixture
+def env(settings: Settings, orch: Orchestrator) -> dict[str, str]:
+    return {
+        **os.environ,
+        "ORCHESTRATOR_HOME": str(settings.home),
+        "ORCHESTRATOR_STOP_GRACE_SECONDS": "2",
+        "ORCHESTRATOR_POLL_SECONDS": "0.1",
+        "ORCHESTRATOR_LEASE_SECONDS": "2",
+    }
 
 
 def job(name: str, args: list[str] | None = None, **changes: Any) -> dict[str, Any]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -13,21 +12,9 @@ from typing import Any
 
 import pytest
 
-from orchestrator import Orchestrator, Settings
 from tests.integration.conftest import job
 
 pytestmark = pytest.mark.docker
-
-
-@pytest.fixture
-def env(settings: Settings, orch: Orchestrator) -> dict[str, str]:
-    return {
-        **os.environ,
-        "ORCHESTRATOR_HOME": str(settings.home),
-        "ORCHESTRATOR_STOP_GRACE_SECONDS": "2",
-        "ORCHESTRATOR_POLL_SECONDS": "0.1",
-        "ORCHESTRATOR_LEASE_SECONDS": "2",
-    }
 
 
 def cli(env: dict[str, str], *args: str, **kwargs: Any) -> subprocess.CompletedProcess[str]:

@@ -16,6 +16,7 @@ from orchestrator.runtime.fake import FakeProgram, FakeRuntime
 from orchestrator.storage.local import LocalObjectStore
 from orchestrator.store.db import Database
 from orchestrator.store.jobs import JobStore
+from orchestrator.store.metrics import MetricStore
 from orchestrator.validation.training_job import job_spec, validate_create_training_job
 
 BASE_REQUEST: dict[str, Any] = {
@@ -48,10 +49,14 @@ class Harness:
     def __init__(self, tmp: Path, grace: float = 120.0) -> None:
         self.clock = FakeClock()
         self.settings = Settings(home=tmp / "home", stop_grace_seconds=grace, poll_seconds=1.0)
-        self.store = JobStore(Database(self.settings.database_path))
+        database = Database(self.settings.database_path)
+        self.store = JobStore(database)
+        self.metrics = MetricStore(database)
         self.objects = LocalObjectStore(self.settings.object_store_root)
         self.runtime = FakeRuntime(self.clock)
-        self.ctx = EngineContext(self.settings, self.store, self.runtime, self.objects, self.clock)
+        self.ctx = EngineContext(
+            self.settings, self.store, self.runtime, self.objects, self.clock, self.metrics
+        )
         data = self.settings.object_store_root / "bucket" / "data" / "train"
         data.mkdir(parents=True)
         (data / "part-0.csv").write_text("x,y\n1,2\n")

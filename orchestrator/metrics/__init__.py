@@ -1,0 +1,1 @@
+"""Metrics: scraping MetricDefinitions out of container output, BatchPutMetrics, BatchGetMetrics."""
