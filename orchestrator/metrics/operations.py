@@ -8,12 +8,12 @@ from typing import Any
 
 from orchestrator.store.jobs import JobStore
 from orchestrator.store.metrics import MetricStore, NewPoint
-from orchestrator.validation.model import shape_errors, validate_shape
+from orchestrator.validation.model import raise_for_errors, shape_errors, validate_shape
 
 SERVICE = "sagemaker-metrics"
 # How many distinct metrics one trial component may hold; more is METRIC_LIMIT_EXCEEDED.
 MAX_METRICS_PER_RESOURCE = 1000
-MAX_RESULT_POINTS = 10_000
+MAX_RESULT_POINTS = 100_000
 
 
 def trial_component_arn(region: str, account: str, name: str) -> str:
@@ -68,13 +68,10 @@ def batch_put_metrics(
 
 def _validate_envelope(request: dict[str, Any]) -> None:
     """The request as a whole (name, list size); items are judged one by one."""
-    items = request.get("MetricData")
-    stand_ins = (
-        [{"MetricName": "m", "Timestamp": 0, "Value": 0.0}] * len(items)
-        if isinstance(items, list)
-        else items
+    errors = shape_errors(
+        request, "BatchPutMetricsRequest", SERVICE, shallow=frozenset({"MetricData"})
     )
-    validate_shape({**request, "MetricData": stand_ins}, "BatchPutMetricsRequest", SERVICE)
+    raise_for_errors(errors)
 
 
 def _refusal(

@@ -77,6 +77,12 @@ class DockerRuntime:
             "nano_cpus": spec.nano_cpus,
             "mem_limit": spec.memory_bytes,
             "init": False,
+            # Docker loses lines when a followed json-file log rotates (daemons often set
+            # max-size 10m). The container's own log is never rotated: we copy every line into
+            # the job's log file, and the container and its log go when the job ends.
+            "log_config": docker.types.LogConfig(
+                type="json-file", config={"max-size": "100g", "max-file": "1"}
+            ),
         }
         if spec.network_disabled:
             config["network_mode"] = "none"

@@ -88,8 +88,9 @@ def _lower_first(name: str) -> str:
 
 
 class _Walker:
-    def __init__(self, shapes: Mapping[str, Shape]) -> None:
+    def __init__(self, shapes: Mapping[str, Shape], shallow: frozenset[str] = frozenset()) -> None:
         self.shapes = shapes
+        self.shallow = shallow  # list members whose size is checked but not their items
         self.errors: list[str] = []
 
     def fail(self, value: Any, path: str, rule: str) -> None:
@@ -118,6 +119,10 @@ class _Walker:
                 self.errors.append(
                     f"Unknown parameter '{key}' at '{path or 'request'}', must be one of: {allowed}"
                 )
+            elif key in self.shallow and isinstance(member_value, list):
+                shape = self.shapes[members[key]["shape"]]
+                path_to = self._join(path, key)
+                self._check_length(member_value, len(member_value), shape, path_to, "length")
             elif member_value is not None:
                 self.check(member_value, members[key]["shape"], self._join(path, key))
 
@@ -196,9 +201,12 @@ class _Walker:
         return f"{path}.{_lower_first(member)}" if path else _lower_first(member)
 
 
-def shape_errors(request: Any, shape_name: str, service: str = "sagemaker") -> list[str]:
-    """Every constraint of `shape_name` that `request` breaks, as service-worded messages."""
-    walker = _Walker(service_model(service)["shapes"])
+def shape_errors(
+    request: Any, shape_name: str, service: str = "sagemaker", shallow: frozenset[str] = frozenset()
+) -> list[str]:
+    """Every constraint of `shape_name` that `request` breaks, as service-worded messages.
+    Lists under a member named in `shallow` are checked for size only."""
+    walker = _Walker(service_model(service)["shapes"], shallow)
     walker.check(request, shape_name, "")
     return walker.errors
 
