@@ -49,7 +49,9 @@ def request(name: str, lines: int, definitions: list[dict[str, str]]) -> dict[st
     }
 
 
-def timed_job(orch: Orchestrator, name: str, lines: int, definitions: list[dict[str, str]]) -> float:
+def timed_job(
+    orch: Orchestrator, name: str, lines: int, definitions: list[dict[str, str]]
+) -> float:
     started = time.perf_counter()
     orch.create_training_job(request(name, lines, definitions))
     record = orch.engine.wait(name)
