@@ -35,9 +35,11 @@ DEFINITIONS = [
 
 
 def request(name: str, lines: int, definitions: list[dict[str, str]]) -> dict[str, Any]:
-    algorithm: dict[str, Any] = {"TrainingImage": "orchestrator/testbox:latest",
-                                 "TrainingInputMode": "File",
-                                 "ContainerArguments": ["flood", str(lines)]}  # fmt: skip
+    algorithm: dict[str, Any] = {
+        "TrainingImage": "orchestrator/testbox:latest",
+        "TrainingInputMode": "File",
+        "ContainerArguments": ["flood", str(lines)],
+    }
     if definitions:
         algorithm["MetricDefinitions"] = definitions
     return {
@@ -73,8 +75,10 @@ def batch_put_and_get(orch: Orchestrator, points: int) -> tuple[float, float, in
     per_metric = points // metrics
     started = time.perf_counter()
     for step in range(per_metric):
-        data = [{"MetricName": f"m{m}", "Timestamp": base + step, "Value": step * 0.5 + m,
-                 "Step": step} for m in range(metrics)]  # fmt: skip
+        data = [
+            {"MetricName": f"m{m}", "Timestamp": base + step, "Value": step * 0.5 + m, "Step": step}
+            for m in range(metrics)
+        ]
         response = orch.batch_put_metrics(TrialComponentName="bench-trial", MetricData=data)
         assert not response.get("Errors"), response
     put_seconds = time.perf_counter() - started
@@ -82,9 +86,17 @@ def batch_put_and_get(orch: Orchestrator, points: int) -> tuple[float, float, in
     started = time.perf_counter()
     read = 0
     for m in range(metrics):
-        result = orch.batch_get_metrics(MetricQueries=[{
-            "MetricName": f"m{m}", "ResourceArn": arn, "MetricStat": "Last",
-            "Period": "IterationNumber", "XAxisType": "IterationNumber"}])  # fmt: skip
+        result = orch.batch_get_metrics(
+            MetricQueries=[
+                {
+                    "MetricName": f"m{m}",
+                    "ResourceArn": arn,
+                    "MetricStat": "Last",
+                    "Period": "IterationNumber",
+                    "XAxisType": "IterationNumber",
+                }
+            ]
+        )
         read += len(result["MetricQueryResults"][0]["MetricValues"])
     return put_seconds, time.perf_counter() - started, read
 
@@ -103,16 +115,26 @@ def main() -> int:
         count, scrape_seconds = scraper_alone(orch, "scraped")
         put_seconds, get_seconds, read = batch_put_and_get(orch, args.points)
     print(f"container printing {args.lines:,} lines, 10 MetricDefinitions vs none:")
-    print(f"  unscraped {plain:6.2f} s   scraped {scraped:6.2f} s   ratio {scraped / plain:.3f}"
-          "  (target <= 1.15)")  # fmt: skip
-    print(f"  {args.lines / scraped:,.0f} lines/s scraped, {stored:,} points stored,"
-          f" {stored / scraped:,.0f} points/s")  # fmt: skip
-    print(f"scraper alone: {count:,} lines in {scrape_seconds:.2f} s ="
-          f" {count / scrape_seconds:,.0f} lines/s  (target >= 300,000)")  # fmt: skip
-    print(f"BatchPutMetrics: {args.points:,} points in {put_seconds:.2f} s ="
-          f" {args.points / put_seconds:,.0f} points/s (10 per call)")  # fmt: skip
-    print(f"BatchGetMetrics: {read:,} points in {get_seconds:.2f} s ="
-          f" {read / get_seconds:,.0f} points/s")  # fmt: skip
+    print(
+        f"  unscraped {plain:6.2f} s   scraped {scraped:6.2f} s   ratio {scraped / plain:.3f}"
+        "  (target <= 1.15)"
+    )
+    print(
+        f"  {args.lines / scraped:,.0f} lines/s scraped, {stored:,} points stored,"
+        f" {stored / scraped:,.0f} points/s"
+    )
+    print(
+        f"scraper alone: {count:,} lines in {scrape_seconds:.2f} s ="
+        f" {count / scrape_seconds:,.0f} lines/s  (target >= 300,000)"
+    )
+    print(
+        f"BatchPutMetrics: {args.points:,} points in {put_seconds:.2f} s ="
+        f" {args.points / put_seconds:,.0f} points/s (10 per call)"
+    )
+    print(
+        f"BatchGetMetrics: {read:,} points in {get_seconds:.2f} s ="
+        f" {read / get_seconds:,.0f} points/s"
+    )
     return 0
 
 

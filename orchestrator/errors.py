@@ -7,6 +7,7 @@
     |   +-- ResourceInUse               ResourceInUse (duplicate name)
     |   +-- ResourceLimitExceeded       ResourceLimitExceeded
     |   +-- ConflictError               ConflictException
+    |   +-- ProtocolError               any other code: bad wire format, auth, Logs errors
     +-- RuntimeFailure                  the container runtime could not do what was asked
     |   +-- ImageNotFound               the training image is not on this Docker engine
     +-- StorageFailure                  channel download or artifact upload failed
@@ -55,6 +56,15 @@ class ResourceLimitExceeded(ApiError):
 class ConflictError(ApiError):
     code = "ConflictException"
     http_status = 400
+
+
+class ProtocolError(ApiError):
+    """An error whose code and status are chosen where it is raised (wire, auth, Logs API)."""
+
+    def __init__(self, code: str, message: str, http_status: int = 400) -> None:
+        super().__init__(message)
+        self.code = code
+        self.http_status = http_status
 
 
 class RuntimeFailure(OrchestratorError):

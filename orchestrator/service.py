@@ -7,6 +7,7 @@ can describe, list and stop jobs. A stop is a move to Stopping; the job's superv
 from __future__ import annotations
 
 import datetime as dt
+import math
 from typing import Any
 
 from orchestrator.clock import Clock
@@ -51,9 +52,21 @@ _DEFAULTS = {
 
 
 def _seconds(record: JobRecord) -> int | None:
+    """Whole seconds on the instances, rounded up: the service bills at least one."""
     if record.training_start_time is None or record.training_end_time is None:
         return None
-    return max(int(record.training_end_time - record.training_start_time), 0)
+    return max(math.ceil(record.training_end_time - record.training_start_time), 1)
+
+
+def _model_artifacts(record: JobRecord) -> str:
+    """Where the model is, or will be once uploaded (the model requires the member)."""
+    if record.model_artifacts:
+        return record.model_artifacts
+    output = record.request["OutputDataConfig"]
+    prefix = f"{output['S3OutputPath'].rstrip('/')}/{record.name}/output"
+    return (
+        f"{prefix}/model/" if output.get("CompressionType") == "NONE" else f"{prefix}/model.tar.gz"
+    )
 
 
 def describe(store: JobStore, name: str, metrics: MetricStore | None = None) -> dict[str, Any]:
@@ -69,7 +82,7 @@ def describe(store: JobStore, name: str, metrics: MetricStore | None = None) -> 
         "SecondaryStatus": record.secondary_status,
         "CreationTime": record.creation_time,
         "LastModifiedTime": record.last_modified_time,
-        "ModelArtifacts": {"S3ModelArtifacts": record.model_artifacts or ""},
+        "ModelArtifacts": {"S3ModelArtifacts": _model_artifacts(record)},
     }
     response.update(_DEFAULTS)
     response.update({key: request[key] for key in _ECHOED if key in request})

@@ -9,10 +9,12 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from orchestrator.api.server import DEFAULT_PORT
 from orchestrator.cli.metrics import show_metrics
 from orchestrator.cli.render import local_time, summaries_table, to_json
 from orchestrator.cli.requests import load_request
 from orchestrator.cli.run import run_job
+from orchestrator.cli.serve import serve
 from orchestrator.config import settings_from_env
 from orchestrator.errors import OrchestratorError
 from orchestrator.local import Orchestrator
@@ -62,6 +64,9 @@ def _parser() -> argparse.ArgumentParser:
         command = commands.add_parser(operation, help=f"{operation} with the API's request JSON")
         command.add_argument("request", help="JSON file, file://path, '-' or inline JSON")
     commands.add_parser("recover", help="adopt jobs whose supervising process died")
+    serve = commands.add_parser("serve", help="the engine plus the SageMaker-compatible HTTP API")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
+    serve.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port ({DEFAULT_PORT})")
     upload = commands.add_parser(
         "upload", help="copy a local file or folder to s3:// (local store)"
     )
@@ -118,6 +123,8 @@ def _dispatch(args: argparse.Namespace, orch: Orchestrator) -> int:
         for stamp, text in orch.log_events(args.name, follow=args.follow):
             print(f"{local_time(stamp)} {text}", flush=True)
         return 0
+    if args.command == "serve":
+        return serve(orch, args.host, args.port)
     if args.command == "metrics":
         return show_metrics(orch, args.name, args.json, args.follow)
     if args.command in ("batch-put-metrics", "batch-get-metrics"):

@@ -17,13 +17,20 @@ def metrics_document(orch: Orchestrator, name: str) -> dict[str, Any]:
     metrics = []
     for summary in orch.metric_summaries(name):
         points = orch.metric_series(name, summary.metric)
-        metrics.append({
-            "MetricName": summary.metric, "Last": summary.last,
-            "LastTimestamp": summary.last_timestamp, "Min": summary.minimum,
-            "Max": summary.maximum, "Count": summary.count,
-            "Points": [{"Iteration": p.iteration, "Timestamp": p.timestamp, "Value": p.value}
-                       for p in points],
-        })  # fmt: skip
+        metrics.append(
+            {
+                "MetricName": summary.metric,
+                "Last": summary.last,
+                "LastTimestamp": summary.last_timestamp,
+                "Min": summary.minimum,
+                "Max": summary.maximum,
+                "Count": summary.count,
+                "Points": [
+                    {"Iteration": p.iteration, "Timestamp": p.timestamp, "Value": p.value}
+                    for p in points
+                ],
+            }
+        )
     return {"TrainingJobName": name, "Metrics": metrics}
 
 
@@ -31,8 +38,10 @@ def render(document: dict[str, Any]) -> str:
     metrics = document["Metrics"]
     if not metrics:
         return f"{document['TrainingJobName']}: no metric points yet"
-    rows = [[m["MetricName"], f"{m['Last']:.6g}", f"{m['Min']:.6g}", f"{m['Max']:.6g}",
-             str(m["Count"])] for m in metrics]  # fmt: skip
+    rows = [
+        [m["MetricName"], f"{m['Last']:.6g}", f"{m['Min']:.6g}", f"{m['Max']:.6g}", str(m["Count"])]
+        for m in metrics
+    ]
     parts = [table(["METRIC", "LAST", "MIN", "MAX", "COUNT"], rows)]
     for metric in metrics:
         parts.append(f"\n{metric['MetricName']} ({metric['Count']} points)")

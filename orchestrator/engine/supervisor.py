@@ -144,9 +144,13 @@ class Supervisor:
             return None
         done = self.ctx.store.require(self.spec.name).metrics_lines
         recorder = MetricRecorder(
-            self.ctx.metrics, self.spec.name, self.spec.arn,
-            Scraper(self.spec.metric_definitions), done, self.ctx.clock.now,
-        )  # fmt: skip
+            self.ctx.metrics,
+            self.spec.name,
+            self.spec.arn,
+            Scraper(self.spec.metric_definitions),
+            done,
+            self.ctx.clock.now,
+        )
         if lines_in_file > done:
             for stamp, text in lines_from(self.ctx.log_path(self.spec.name), done):
                 recorder.feed(stamp, text)

@@ -72,6 +72,7 @@ class ListQuery:
     """ListTrainingJobs filters, already validated and in epoch seconds."""
 
     name_contains: str | None = None
+    name_prefix: str | None = None
     status_equals: str | None = None
     creation_after: float | None = None
     creation_before: float | None = None
@@ -189,6 +190,34 @@ class JobStore:
                 (*columns.values, name),
             )
 
+    def update_request(self, name: str, changes: dict[str, Any], now: float) -> None:
+        """Replace top-level request fields (UpdateTrainingJob); None removes a field."""
+        with self.db.write() as conn:
+            row = conn.execute("SELECT request FROM jobs WHERE name = ?", (name,)).fetchone()
+            request = json.loads(row["request"])
+            for key, value in changes.items():
+                if value is None:
+                    request.pop(key, None)
+                else:
+                    request[key] = value
+            conn.execute(
+                "UPDATE jobs SET request = ?, last_modified_time = ? WHERE name = ?",
+                (json.dumps(request), now, name),
+            )
+
+    def add_tags(self, name: str, tags: dict[str, str]) -> None:
+        with self.db.write() as conn:
+            conn.executemany(
+                "INSERT OR REPLACE INTO tags (job, key, value) VALUES (?, ?, ?)",
+                [(name, key, value) for key, value in tags.items()],
+            )
+
+    def delete_tags(self, name: str, keys: list[str]) -> None:
+        with self.db.write() as conn:
+            conn.executemany(
+                "DELETE FROM tags WHERE job = ? AND key = ?", [(name, key) for key in keys]
+            )
+
     def transitions(self, name: str) -> list[TransitionRecord]:
         rows = self.db.read().execute(
             "SELECT status, start_time, end_time, message FROM transitions"
@@ -257,6 +286,7 @@ class JobStore:
     def _filters(query: ListQuery) -> tuple[list[str], list[Any]]:
         clauses = [
             ("instr(lower(name), lower(?)) > 0", query.name_contains),
+            ("substr(name, 1, length(?)) = ?", query.name_prefix),
             ("status = ?", query.status_equals),
             ("creation_time > ?", query.creation_after),
             ("creation_time < ?", query.creation_before),
@@ -264,7 +294,8 @@ class JobStore:
             ("last_modified_time < ?", query.modified_before),
         ]
         used = [(sql, value) for sql, value in clauses if value is not None]
-        return [sql for sql, _ in used], [value for _, value in used]
+        params = [v for sql, value in used for v in [value] * sql.count("?")]
+        return [sql for sql, _ in used], params
 
     # -- helpers ---------------------------------------------------------------------------
 

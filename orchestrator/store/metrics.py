@@ -53,8 +53,13 @@ class MetricStore:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    def append(self, resource: str, points: Sequence[NewPoint], job: str | None = None,
-               scraped_lines: int | None = None) -> None:  # fmt: skip
+    def append(
+        self,
+        resource: str,
+        points: Sequence[NewPoint],
+        job: str | None = None,
+        scraped_lines: int | None = None,
+    ) -> None:
         """Store points; with `job`, also record how many log lines they cover, in the same
         transaction, so a job's scrape position and its points never disagree."""
         with self.db.write() as conn:

@@ -8,6 +8,7 @@ instead of re-typing them. Messages follow the service's wording:
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import importlib.metadata
 import json
@@ -177,7 +178,7 @@ class _Walker:
             self.fail(value, path, "Member must be a boolean")
 
     def _check_timestamp(self, value: Any, shape: Shape, name: str, path: str) -> None:
-        if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        if isinstance(value, bool) or not isinstance(value, (int, float, str, dt.datetime)):
             self.fail(value, path, "Member must be a timestamp")
 
     def _check_length(self, value: Any, size: int, shape: Shape, path: str, what: str) -> None:

@@ -214,8 +214,10 @@ def test_jobs_run_side_by_side(orch: Orchestrator, settings: Settings, docker_cl
 
 
 def _example(name: str, uri: str, **hyperparameters: str) -> dict[str, Any]:
-    channel = {"ChannelName": "train", "DataSource": {"S3DataSource": {
-        "S3DataType": "S3Prefix", "S3Uri": uri}}}  # fmt: skip
+    channel = {
+        "ChannelName": "train",
+        "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": uri}},
+    }
     request = job(name, InputDataConfig=[channel], HyperParameters=hyperparameters)
     request["AlgorithmSpecification"] = {
         "TrainingImage": "orchestrator/linear-regression:latest",

@@ -36,9 +36,17 @@ def test_metrics_are_scraped_into_the_store(orch: Orchestrator) -> None:
     series = orch.metric_series("scraped", "loss")
     assert [p.iteration for p in series] == list(range(25))
     assert [p.value for p in series] == [round(1 / (i + 1), 6) for i in range(25)]
-    result = orch.batch_get_metrics(MetricQueries=[{
-        "MetricName": "step", "ResourceArn": described["TrainingJobArn"], "MetricStat": "Max",
-        "Period": "OneHour", "XAxisType": "Timestamp"}])["MetricQueryResults"][0]  # fmt: skip
+    result = orch.batch_get_metrics(
+        MetricQueries=[
+            {
+                "MetricName": "step",
+                "ResourceArn": described["TrainingJobArn"],
+                "MetricStat": "Max",
+                "Period": "OneHour",
+                "XAxisType": "Timestamp",
+            }
+        ]
+    )["MetricQueryResults"][0]
     assert result["Status"] == "Complete" and result["MetricValues"] == [24.0]
 
 

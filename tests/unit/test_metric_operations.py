@@ -23,8 +23,9 @@ def h(tmp_path: Path) -> Harness:
 
 
 def put(h: Harness, *items: dict[str, Any]) -> dict[str, Any]:
-    response = batch_put_metrics(h.metrics, TC, {"TrialComponentName": "trial-1",
-                                                 "MetricData": list(items)})  # fmt: skip
+    response = batch_put_metrics(
+        h.metrics, TC, {"TrialComponentName": "trial-1", "MetricData": list(items)}
+    )
     assert shape_errors(response, "BatchPutMetricsResponse", "sagemaker-metrics") == []
     return response
 
@@ -34,8 +35,14 @@ def point(name: str = "loss", value: Any = 1.0, **extra: Any) -> dict[str, Any]:
 
 
 def get(h: Harness, resource: str, **query: Any) -> dict[str, Any]:
-    q = {"MetricName": "loss", "ResourceArn": resource, "MetricStat": "Last",
-         "Period": "IterationNumber", "XAxisType": "IterationNumber", **query}  # fmt: skip
+    q = {
+        "MetricName": "loss",
+        "ResourceArn": resource,
+        "MetricStat": "Last",
+        "Period": "IterationNumber",
+        "XAxisType": "IterationNumber",
+        **query,
+    }
     response = batch_get_metrics(h.metrics, h.store, {"MetricQueries": [q]})
     assert shape_errors(response, "BatchGetMetricsResponse", "sagemaker-metrics") == []
     result: dict[str, Any] = response["MetricQueryResults"][0]
@@ -48,9 +55,16 @@ def test_points_are_stored_and_read_back(h: Harness) -> None:
 
 
 def test_bad_items_are_refused_one_by_one(h: Harness) -> None:
-    response = put(h, point(), point(value=float("nan")), point(Step=-1),
-                   {"MetricName": "", "Timestamp": 1, "Value": 1.0}, point(value="x"),
-                   point(Timestamp="not a time"), point(name="ok"))  # fmt: skip
+    response = put(
+        h,
+        point(),
+        point(value=float("nan")),
+        point(Step=-1),
+        {"MetricName": "", "Timestamp": 1, "Value": 1.0},
+        point(value="x"),
+        point(Timestamp="not a time"),
+        point(name="ok"),
+    )
     assert [e["MetricIndex"] for e in response["Errors"]] == [1, 2, 3, 4, 5]
     assert {e["Code"] for e in response["Errors"]} == {"VALIDATION_ERROR"}
     assert {s.metric for s in h.metrics.summaries(TC)} == {"loss", "ok"}
@@ -59,8 +73,10 @@ def test_bad_items_are_refused_one_by_one(h: Harness) -> None:
 def test_a_second_value_for_a_step_is_a_conflict(h: Harness) -> None:
     put(h, point(Step=5))
     response = put(h, point(Step=5), point(Step=6), point(Step=6))
-    assert response["Errors"] == [{"Code": "CONFLICT_ERROR", "MetricIndex": 0},
-                                  {"Code": "CONFLICT_ERROR", "MetricIndex": 2}]  # fmt: skip
+    assert response["Errors"] == [
+        {"Code": "CONFLICT_ERROR", "MetricIndex": 0},
+        {"Code": "CONFLICT_ERROR", "MetricIndex": 2},
+    ]
 
 
 def test_too_many_metrics(h: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -91,22 +107,34 @@ def test_queries_on_unknown_resources_and_bad_queries(h: Harness) -> None:
 
 
 def test_a_training_job_is_a_metric_resource(h: Harness) -> None:
-    h.program("fake/ok:latest", duration=5, lines=["step 1 loss=0.5", "step 2 loss=0.25",
-                                                   "loss=nan", "step 3 loss=0.125"])  # fmt: skip
-    algo = {"TrainingImage": "fake/ok:latest", "TrainingInputMode": "File",
-            "MetricDefinitions": [{"Name": "loss", "Regex": "loss=([^ ]+)"}]}  # fmt: skip
+    h.program(
+        "fake/ok:latest",
+        duration=5,
+        lines=["step 1 loss=0.5", "step 2 loss=0.25", "loss=nan", "step 3 loss=0.125"],
+    )
+    algo = {
+        "TrainingImage": "fake/ok:latest",
+        "TrainingInputMode": "File",
+        "MetricDefinitions": [{"Name": "loss", "Regex": "loss=([^ ]+)"}],
+    }
     h.run(request(AlgorithmSpecification=algo))
     arn = h.store.require("job-1").arn
     assert get(h, arn)["MetricValues"] == [0.5, 0.25, 0.125]
     final = service.describe(h.store, "job-1", h.metrics)["FinalMetricDataList"]
     assert [(m["MetricName"], m["Value"]) for m in final] == [("loss", 0.125)]
-    assert get(h, arn, MetricName="other") == {"Status": "Complete", "XAxisValues": [],
-                                               "MetricValues": []}  # fmt: skip
+    assert get(h, arn, MetricName="other") == {
+        "Status": "Complete",
+        "XAxisValues": [],
+        "MetricValues": [],
+    }
 
 
 def test_metric_definitions_are_validated_at_create(h: Harness) -> None:
-    algo = {"TrainingImage": "fake/ok:latest", "TrainingInputMode": "File",
-            "MetricDefinitions": [{"Name": "loss", "Regex": "loss=[0-9]+"}]}  # fmt: skip
+    algo = {
+        "TrainingImage": "fake/ok:latest",
+        "TrainingInputMode": "File",
+        "MetricDefinitions": [{"Name": "loss", "Regex": "loss=[0-9]+"}],
+    }
     with pytest.raises(ValidationError, match=r"MetricDefinitions\[0\] \('loss'\)"):
         h.supervisor(request(AlgorithmSpecification=algo))
     too_many = [{"Name": f"m{i}", "Regex": "(x)"} for i in range(41)]

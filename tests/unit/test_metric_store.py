@@ -38,9 +38,15 @@ def test_last_is_the_latest_by_time_not_arrival(metrics: MetricStore) -> None:
 
 @pytest.mark.parametrize(
     ("stat", "expected"),
-    [("Min", [9, 7, 5]), ("Max", [10, 8, 6]), ("Avg", [9.5, 7.5, 5.5]), ("Count", [2, 2, 2]),
-     ("StdDev", [0.5, 0.5, 0.5]), ("Last", [9, 7, 5])],
-)  # fmt: skip
+    [
+        ("Min", [9, 7, 5]),
+        ("Max", [10, 8, 6]),
+        ("Avg", [9.5, 7.5, 5.5]),
+        ("Count", [2, 2, 2]),
+        ("StdDev", [0.5, 0.5, 0.5]),
+        ("Last", [9, 7, 5]),
+    ],
+)
 def test_statistics_per_minute(metrics: MetricStore, stat: str, expected: list[float]) -> None:
     xs, ys, truncated = metrics.aggregate(R, "loss", stat, "OneMinute", "Timestamp")
     assert xs == [0, 60, 120] and not truncated
@@ -59,8 +65,9 @@ def test_iteration_buckets_and_mixed_axes(metrics: MetricStore) -> None:
 def test_start_end_and_truncation(metrics: MetricStore) -> None:
     xs, _, _ = metrics.aggregate(R, "loss", "Count", "OneMinute", "Timestamp", start=60, end=119)
     assert xs == [60]
-    xs, _, truncated = metrics.aggregate(R, "loss", "Last", "IterationNumber",
-                                         "IterationNumber", limit=4)  # fmt: skip
+    xs, _, truncated = metrics.aggregate(
+        R, "loss", "Last", "IterationNumber", "IterationNumber", limit=4
+    )
     assert xs == [0, 1, 2, 3] and truncated
 
 

@@ -30,8 +30,9 @@ def _output(count: int) -> Iterator[bytes]:
 
 def _recorder(jobs: JobStore, metrics: MetricStore, flush_points: int) -> MetricRecorder:
     done = jobs.require("j").metrics_lines
-    return MetricRecorder(metrics, "j", ARN, SCRAPER, done, lambda: 1.0, flush_seconds=1e9,
-                          flush_points=flush_points)  # fmt: skip
+    return MetricRecorder(
+        metrics, "j", ARN, SCRAPER, done, lambda: 1.0, flush_seconds=1e9, flush_points=flush_points
+    )
 
 
 class Crash(Exception):

@@ -33,12 +33,14 @@ def test_backreferences_still_work_without_the_prefilter() -> None:
 
 
 def test_definition_errors_name_the_definition() -> None:
-    errors = definition_errors([
-        MetricDefinition("no-group", r"loss=[0-9]+"),
-        MetricDefinition("broken", r"loss=([0-9"),
-        MetricDefinition("ok", r"a=(\d)"),
-        MetricDefinition("ok", r"b=(\d)"),
-    ])  # fmt: skip
+    errors = definition_errors(
+        [
+            MetricDefinition("no-group", r"loss=[0-9]+"),
+            MetricDefinition("broken", r"loss=([0-9"),
+            MetricDefinition("ok", r"a=(\d)"),
+            MetricDefinition("ok", r"b=(\d)"),
+        ]
+    )
     assert errors[0].startswith("MetricDefinitions[0] ('no-group'): Regex needs a capture group")
     assert errors[1].startswith("MetricDefinitions[1] ('broken'): Regex is not a valid")
     assert errors[2] == "MetricDefinitions[3] ('ok'): the name is used by another definition"

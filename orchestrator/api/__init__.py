@@ -1,0 +1,1 @@
+"""The HTTP endpoint: SageMaker (JSON 1.1), sagemaker-metrics (rest-json), CloudWatch Logs."""

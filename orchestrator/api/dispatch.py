@@ -1,0 +1,81 @@
+"""Which operation a request names, its input validated against the model, and the call."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from orchestrator import service
+from orchestrator.api import resources
+from orchestrator.api.logs import LogsApi
+from orchestrator.errors import ProtocolError, ValidationError
+from orchestrator.local import Orchestrator
+from orchestrator.validation.model import input_shape, validate_shape
+
+Handler = Callable[[dict[str, Any]], dict[str, Any]]
+
+SAGEMAKER_PREFIX = "SageMaker."
+LOGS_PREFIX = "Logs_20140328."
+
+
+class Dispatcher:
+    def __init__(self, orch: Orchestrator) -> None:
+        self.orch = orch
+        logs = LogsApi(orch.store, orch.settings)
+        store, clock = orch.store, orch.clock
+        # Operations that validate their own input (with more specific rules) are marked True.
+        self.sagemaker: dict[str, tuple[Handler, bool]] = {
+            "CreateTrainingJob": (self._create, True),
+            "DescribeTrainingJob": (
+                lambda r: orch.describe_training_job(r["TrainingJobName"]),
+                False,
+            ),
+            "ListTrainingJobs": (lambda r: service.list_jobs(store, r), True),
+            "StopTrainingJob": (self._stop, False),
+            "UpdateTrainingJob": (lambda r: resources.update_training_job(store, clock, r), False),
+            "AddTags": (lambda r: resources.add_tags(store, r), False),
+            "ListTags": (lambda r: resources.list_tags(store, r), False),
+            "DeleteTags": (lambda r: resources.delete_tags(store, r), False),
+            "Search": (self._search, False),
+        }
+        self.logs: dict[str, Handler] = {
+            "DescribeLogStreams": logs.describe_log_streams,
+            "GetLogEvents": logs.get_log_events,
+            "FilterLogEvents": logs.filter_log_events,
+        }
+        self.metrics: dict[tuple[str, str], Handler] = {
+            ("PUT", "/BatchPutMetrics"): lambda r: orch.batch_put_metrics(**r),
+            ("POST", "/BatchGetMetrics"): lambda r: orch.batch_get_metrics(**r),
+        }
+
+    def target(self, target: str, body: dict[str, Any]) -> dict[str, Any]:
+        """An AWS JSON 1.1 call named by its X-Amz-Target header."""
+        if target.startswith(SAGEMAKER_PREFIX):
+            operation = target[len(SAGEMAKER_PREFIX) :]
+            if operation in self.sagemaker:
+                handler, validates_itself = self.sagemaker[operation]
+                if not validates_itself:
+                    validate_shape(body, input_shape(operation))
+                return handler(body)
+        if target.startswith(LOGS_PREFIX) and target[len(LOGS_PREFIX) :] in self.logs:
+            return self.logs[target[len(LOGS_PREFIX) :]](body)
+        raise ProtocolError("UnknownOperationException", f"Unknown operation {target!r}.")
+
+    def rest(self, method: str, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        """A sagemaker-metrics rest-json call."""
+        handler = self.metrics.get((method, path))
+        if handler is None:
+            raise ProtocolError(
+                "UnknownOperationException", f"Unknown operation {method} {path}.", 404
+            )
+        return handler(body)
+
+    def _create(self, request: dict[str, Any]) -> dict[str, Any]:
+        return self.orch.create_training_job(request)
+
+    def _stop(self, request: dict[str, Any]) -> dict[str, Any]:
+        self.orch.stop_training_job(request["TrainingJobName"])
+        return {}
+
+    def _search(self, request: dict[str, Any]) -> dict[str, Any]:
+        raise ValidationError("Search is not supported by this orchestrator yet.")

@@ -1,0 +1,246 @@
+"""The CloudWatch Logs subset that the SageMaker SDK and `aws logs` use for training jobs.
+
+Group `/aws/sagemaker/TrainingJobs`, one stream per host named `<job>/algo-1-<epoch>`, read
+from the job's log file. Forward tokens carry a byte offset into that file, so following a
+long log reads only what is new.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from orchestrator.config import Settings
+from orchestrator.engine.context import EngineContext
+from orchestrator.engine.logs import read_log
+from orchestrator.errors import ProtocolError
+from orchestrator.store.jobs import JobRecord, JobStore, ListQuery
+from orchestrator.validation.model import validate_shape
+
+GROUP = "/aws/sagemaker/TrainingJobs"
+SERVICE = "logs"
+MAX_EVENTS = 10_000
+
+
+def stream_name(record: JobRecord, host: str = "algo-1") -> str:
+    return f"{record.name}/{host}-{int(record.creation_time)}"
+
+
+def _not_found(what: str) -> ProtocolError:
+    return ProtocolError("ResourceNotFoundException", f"The specified {what} does not exist.")
+
+
+def _check_group(request: dict[str, Any]) -> None:
+    group = request.get("logGroupName") or request.get("logGroupIdentifier")
+    if group != GROUP:
+        raise _not_found("log group")
+
+
+def _ms(seconds: float) -> int:
+    return int(seconds * 1000)
+
+
+class LogsApi:
+    def __init__(self, store: JobStore, settings: Settings) -> None:
+        self.store = store
+        self.settings = settings
+
+    def _path(self, record: JobRecord) -> Path:
+        return EngineContext.log_file(self.settings, record.name)
+
+    def _stream(self, name: str) -> tuple[JobRecord, Path]:
+        record = self.store.get(name.split("/", 1)[0])
+        if record is None or stream_name(record) != name or not self._path(record).exists():
+            raise _not_found("log stream")
+        return record, self._path(record)
+
+    def _streams(self, prefix: str) -> list[JobRecord]:
+        job_prefix = prefix.split("/", 1)[0]
+        records, _ = self.store.page(
+            ListQuery(
+                name_prefix=job_prefix, sort_by="Name", sort_order="Ascending", max_results=10_000
+            )
+        )
+        return [r for r in records if stream_name(r).startswith(prefix) and self._path(r).exists()]
+
+    def describe_log_streams(self, request: dict[str, Any]) -> dict[str, Any]:
+        validate_shape(request, "DescribeLogStreamsRequest", SERVICE)
+        _check_group(request)
+        streams = [self._describe(r) for r in self._streams(request.get("logStreamNamePrefix", ""))]
+        if request.get("orderBy") == "LastEventTime":
+            streams.sort(key=lambda s: s.get("lastEventTimestamp", 0))
+        if request.get("descending"):
+            streams.reverse()
+        start = _index_token(request.get("nextToken"))
+        limit = request.get("limit", 50)
+        response: dict[str, Any] = {"logStreams": streams[start : start + limit]}
+        if start + limit < len(streams):
+            response["nextToken"] = str(start + limit)
+        return response
+
+    def _describe(self, record: JobRecord) -> dict[str, Any]:
+        events, _ = read_log(self._path(record))
+        name = stream_name(record)
+        stream: dict[str, Any] = {
+            "logStreamName": name,
+            "creationTime": _ms(record.creation_time),
+            "arn": f"arn:aws:logs:{self.settings.region}:{self.settings.account_id}:log-group:"
+            f"{GROUP}:log-stream:{name}",
+            "storedBytes": 0,
+        }
+        if events:
+            stream.update(
+                firstEventTimestamp=_ms(events[0][0]),
+                lastEventTimestamp=_ms(events[-1][0]),
+                lastIngestionTime=_ms(events[-1][0]),
+            )
+        return stream
+
+    def get_log_events(self, request: dict[str, Any]) -> dict[str, Any]:
+        validate_shape(request, "GetLogEventsRequest", SERVICE)
+        _check_group(request)
+        _, path = self._stream(request["logStreamName"])
+        limit = min(request.get("limit", MAX_EVENTS), MAX_EVENTS)
+        token = request.get("nextToken")
+        if token is not None and not _POSITION.fullmatch(token):
+            raise _bad_token()
+        window = (request.get("startTime"), request.get("endTime"))
+        forward = token.startswith("f/") if token else bool(request.get("startFromHead"))
+        if forward:
+            start = int(token[2:]) if token else 0
+            events = _within(_events(path, start), *window)[:limit]
+            after = events[-1].end if events else _size(path)
+            return self._page(events, f"f/{after}", f"b/{events[0].start if events else start}")
+        before = int(token[2:]) if token else _size(path)
+        events = _within([e for e in _events(path, 0) if e.end <= before], *window)[-limit:]
+        first = events[0].start if events else before
+        return self._page(events, f"f/{before if token else _size(path)}", f"b/{first}")
+
+    @staticmethod
+    def _page(events: list[_Event], forward: str, backward: str) -> dict[str, Any]:
+        return {
+            "events": [
+                {"timestamp": _ms(e.stamp), "message": e.text, "ingestionTime": _ms(e.stamp)}
+                for e in events
+            ],
+            "nextForwardToken": forward,
+            "nextBackwardToken": backward,
+        }
+
+    def filter_log_events(self, request: dict[str, Any]) -> dict[str, Any]:
+        validate_shape(request, "FilterLogEventsRequest", SERVICE)
+        _check_group(request)
+        names = request.get("logStreamNames")
+        records = (
+            [self._stream(n)[0] for n in names]
+            if names
+            else self._streams(request.get("logStreamNamePrefix", ""))
+        )
+        matches = _pattern(request.get("filterPattern", ""))
+        limit = min(request.get("limit", MAX_EVENTS), MAX_EVENTS)
+        skip = _index_token(request.get("nextToken"))
+        found: list[dict[str, Any]] = []
+        for record in records:
+            events, _ = read_log(self._path(record))
+            for stamp, text in _between(events, request.get("startTime"), request.get("endTime")):
+                if matches(text):
+                    found.append(
+                        {
+                            "logStreamName": stream_name(record),
+                            "timestamp": _ms(stamp),
+                            "message": text,
+                            "ingestionTime": _ms(stamp),
+                            "eventId": f"{record.name}-{len(found)}",
+                        }
+                    )
+        found.sort(key=lambda event: int(event["timestamp"]))
+        response: dict[str, Any] = {
+            "events": found[skip : skip + limit],
+            "searchedLogStreams": [
+                {"logStreamName": stream_name(r), "searchedCompletely": True} for r in records
+            ],
+        }
+        if skip + limit < len(found):
+            response["nextToken"] = str(skip + limit)
+        return response
+
+
+def _bad_token() -> ProtocolError:
+    return ProtocolError("InvalidParameterException", "The specified nextToken is invalid.")
+
+
+def _index_token(token: str | None) -> int:
+    """Tokens that page through a list are the index of the next item."""
+    if token is None:
+        return 0
+    if not token.isdigit():
+        raise _bad_token()
+    return int(token)
+
+
+@dataclass(frozen=True)
+class _Event:
+    stamp: float
+    text: str
+    start: int  # byte offsets of the line in the log file
+    end: int
+
+
+_POSITION = re.compile(r"[fb]/\d{1,18}")
+
+
+def _size(path: Path) -> int:
+    return path.stat().st_size
+
+
+def _events(path: Path, offset: int) -> list[_Event]:
+    """Complete lines from a byte offset, each with where it starts and ends in the file."""
+    with path.open("rb") as handle:
+        handle.seek(offset)
+        data = handle.read()
+    events, position = [], offset
+    for raw in data.splitlines(keepends=True):
+        if not raw.endswith(b"\n"):
+            break  # a line still being written
+        stamp, _, text = raw.decode("utf-8", errors="replace").rstrip("\n").partition("\t")
+        events.append(_Event(float(stamp), text, position, position + len(raw)))
+        position += len(raw)
+    return events
+
+
+def _within(events: list[_Event], start: int | None, end: int | None) -> list[_Event]:
+    low = (start or 0) / 1000
+    high = end / 1000 if end is not None else float("inf")
+    return [e for e in events if low <= e.stamp < high]
+
+
+def _between(
+    events: list[tuple[float, str]], start: int | None, end: int | None
+) -> list[tuple[float, str]]:
+    low = (start or 0) / 1000
+    high = end / 1000 if end is not None else float("inf")
+    return [e for e in events if low <= e[0] < high]
+
+
+def _pattern(pattern: str) -> Any:
+    """CloudWatch's plain filter syntax: every term (or "quoted phrase") must appear,
+    `?term`s need one of them to, `-term`s must not."""
+    try:
+        terms = shlex.split(pattern)
+    except ValueError:
+        raise ProtocolError("InvalidParameterException", "Invalid filter pattern.") from None
+    required = [t for t in terms if t[0] not in "?-"]
+    any_of = [t[1:] for t in terms if t.startswith("?")]
+    excluded = [t[1:] for t in terms if t.startswith("-") and len(t) > 1]
+
+    def matches(text: str) -> bool:
+        return (
+            all(t in text for t in required)
+            and (not any_of or any(t in text for t in any_of))
+            and not any(t in text for t in excluded)
+        )
+
+    return matches

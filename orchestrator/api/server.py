@@ -1,0 +1,166 @@
+"""`orchestrator serve`: the engine plus an HTTP endpoint that unmodified AWS clients use.
+
+One port answers SageMaker (AWS JSON 1.1, `X-Amz-Target: SageMaker.*`), sagemaker-metrics
+(rest-json `PUT /BatchPutMetrics`, `POST /BatchGetMetrics`) and the CloudWatch Logs subset
+(`X-Amz-Target: Logs_20140328.*`). Every answer carries `x-amzn-RequestId`; every error is
+`{"__type", "message"}` with `x-amzn-ErrorType`, and never a stack trace.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import ipaddress
+import json
+import logging
+import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from orchestrator.api.dispatch import Dispatcher
+from orchestrator.api.sigv4 import Credentials, SignedRequest, verify
+from orchestrator.errors import ApiError, ProtocolError, ValidationError
+from orchestrator.local import Orchestrator
+
+log = logging.getLogger(__name__)
+
+DEFAULT_PORT = 8777
+MAX_BODY_BYTES = 16 * 1024 * 1024
+JSON_TYPES = ("application/x-amz-json-1.1", "application/x-amz-json-1.0", "application/json")
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class ApiServer(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(
+        self, orch: Orchestrator, host: str, port: int, credentials: Credentials | None = None
+    ) -> None:
+        if not is_loopback(host) and credentials is None:
+            raise ValidationError(
+                f"--host {host} is not loopback: configure credentials"
+                " (ORCHESTRATOR_ACCESS_KEY_ID and ORCHESTRATOR_SECRET_ACCESS_KEY) so every"
+                " request must be signed"
+            )
+        self.orch = orch
+        self.dispatcher = Dispatcher(orch)
+        self.credentials = credentials
+        super().__init__((host, port), _Handler)
+
+    @property
+    def url(self) -> str:
+        host, port = self.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: ApiServer
+
+    def do_POST(self) -> None:
+        self._handle()
+
+    def do_PUT(self) -> None:
+        self._handle()
+
+    def do_GET(self) -> None:
+        self._handle()
+
+    def log_message(self, format: str, *args: Any) -> None:
+        log.debug("%s %s", self.address_string(), format % args)
+
+    def _handle(self) -> None:
+        request_id = str(uuid.uuid4())
+        try:
+            body = self._read_body()
+            self._authenticate(body)
+            payload = self._parse(body)
+            self._send(200, self._route(payload), request_id)
+        except ApiError as exc:
+            self._send_error(exc.code, exc.message, exc.http_status, request_id)
+        except Exception:  # a bug must still answer as the API does, with no trace
+            log.exception("request %s failed", request_id)
+            self._send_error(
+                "InternalFailure",
+                "The request processing has failed because of an unknown error.",
+                500,
+                request_id,
+            )
+
+    def _read_body(self) -> bytes:
+        length = self.headers.get("Content-Length")
+        if self.headers.get("Transfer-Encoding", "").lower() == "chunked" or length is None:
+            if self.command == "GET":
+                return b""
+            raise ProtocolError("MissingContentLengthException", "Content-Length is required.", 411)
+        try:
+            size = int(length)
+        except ValueError:
+            raise ProtocolError(
+                "SerializationException", "Content-Length is not a number."
+            ) from None
+        if size > MAX_BODY_BYTES or size < 0:
+            self.close_connection = True  # the body is not read; the connection cannot be reused
+            raise ProtocolError(
+                "RequestEntityTooLargeException",
+                f"Request body is larger than {MAX_BODY_BYTES} bytes.",
+                413,
+            )
+        return self.rfile.read(size)
+
+    def _authenticate(self, body: bytes) -> None:
+        if self.server.credentials is None:
+            return
+        headers = {name.lower(): value for name, value in self.headers.items()}
+        request = SignedRequest(self.command, self.path, headers, body)
+        verify(request, self.server.credentials, dt.datetime.now(dt.timezone.utc))
+
+    def _parse(self, body: bytes) -> dict[str, Any]:
+        content_type = (self.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+        if content_type not in JSON_TYPES:
+            raise ProtocolError(
+                "UnsupportedMediaTypeException",
+                f"Content-Type {content_type or '(none)'!r} is not supported; use"
+                " application/x-amz-json-1.1",
+                415,
+            )
+        try:
+            payload = json.loads(body or b"{}")
+        except (ValueError, UnicodeDecodeError):
+            raise ProtocolError(
+                "SerializationException", "The request body is not valid JSON."
+            ) from None
+        if not isinstance(payload, dict):
+            raise ProtocolError("SerializationException", "The request body must be a JSON object.")
+        return payload
+
+    def _route(self, payload: dict[str, Any]) -> dict[str, Any]:
+        target = self.headers.get("X-Amz-Target")
+        path = self.path.split("?", 1)[0]
+        if target and self.command == "POST" and path == "/":
+            return self.server.dispatcher.target(target, payload)
+        return self.server.dispatcher.rest(self.command, path, payload)
+
+    def _send(
+        self, status: int, document: dict[str, Any], request_id: str, error_type: str | None = None
+    ) -> None:
+        data = json.dumps(document).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/x-amz-json-1.1")
+        self.send_header("Content-Length", str(len(data)))
+        self.send_header("x-amzn-RequestId", request_id)
+        if error_type:
+            self.send_header("x-amzn-ErrorType", error_type)
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _send_error(self, code: str, message: str, status: int, request_id: str) -> None:
+        self._send(status, {"__type": code, "message": message}, request_id, error_type=code)
