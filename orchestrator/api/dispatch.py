@@ -48,27 +48,30 @@ class Dispatcher:
             ("POST", "/BatchGetMetrics"): lambda r: orch.batch_get_metrics(**r),
         }
 
-    def target(self, target: str, body: dict[str, Any]) -> dict[str, Any]:
-        """An AWS JSON 1.1 call named by its X-Amz-Target header."""
+    def resolve(self, method: str, path: str, target: str | None) -> Handler:
+        """The operation a request names: by X-Amz-Target (JSON 1.1) or method and path."""
+        if target and method == "POST" and path == "/":
+            return self._target(target)
+        return self._rest(method, path)
+
+    def _target(self, target: str) -> Handler:
         if target.startswith(SAGEMAKER_PREFIX):
             operation = target[len(SAGEMAKER_PREFIX) :]
             if operation in self.sagemaker:
                 handler, validates_itself = self.sagemaker[operation]
-                if not validates_itself:
-                    validate_shape(body, input_shape(operation))
-                return handler(body)
+                return handler if validates_itself else _validated(operation, handler)
         if target.startswith(LOGS_PREFIX) and target[len(LOGS_PREFIX) :] in self.logs:
-            return self.logs[target[len(LOGS_PREFIX) :]](body)
+            return self.logs[target[len(LOGS_PREFIX) :]]
         raise ProtocolError("UnknownOperationException", f"Unknown operation {target!r}.")
 
-    def rest(self, method: str, path: str, body: dict[str, Any]) -> dict[str, Any]:
+    def _rest(self, method: str, path: str) -> Handler:
         """A sagemaker-metrics rest-json call."""
         handler = self.metrics.get((method, path))
         if handler is None:
             raise ProtocolError(
                 "UnknownOperationException", f"Unknown operation {method} {path}.", 404
             )
-        return handler(body)
+        return handler
 
     def _create(self, request: dict[str, Any]) -> dict[str, Any]:
         return self.orch.create_training_job(request)
@@ -79,3 +82,11 @@ class Dispatcher:
 
     def _search(self, request: dict[str, Any]) -> dict[str, Any]:
         raise ValidationError("Search is not supported by this orchestrator yet.")
+
+
+def _validated(operation: str, handler: Handler) -> Handler:
+    def call(body: dict[str, Any]) -> dict[str, Any]:
+        validate_shape(body, input_shape(operation))
+        return handler(body)
+
+    return call

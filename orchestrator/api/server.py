@@ -74,6 +74,15 @@ class _Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         self._handle()
 
+    do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = do_GET
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """Errors the HTTP layer itself raises (bad request line, unknown method), as JSON."""
+        self.close_connection = True
+        name = "UnknownOperationException" if code == 501 else "BadRequestException"
+        status = 404 if code == 501 else code
+        self._send_error(name, message or explain or "Bad request.", status, str(uuid.uuid4()))
+
     def log_message(self, format: str, *args: Any) -> None:
         log.debug("%s %s", self.address_string(), format % args)
 
@@ -82,8 +91,11 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             body = self._read_body()
             self._authenticate(body)
-            payload = self._parse(body)
-            self._send(200, self._route(payload), request_id)
+            path = self.path.split("?", 1)[0]
+            operation = self.server.dispatcher.resolve(
+                self.command, path, self.headers.get("X-Amz-Target")
+            )
+            self._send(200, operation(self._parse(body)), request_id)
         except ApiError as exc:
             self._send_error(exc.code, exc.message, exc.http_status, request_id)
         except Exception:  # a bug must still answer as the API does, with no trace
@@ -141,13 +153,6 @@ class _Handler(BaseHTTPRequestHandler):
         if not isinstance(payload, dict):
             raise ProtocolError("SerializationException", "The request body must be a JSON object.")
         return payload
-
-    def _route(self, payload: dict[str, Any]) -> dict[str, Any]:
-        target = self.headers.get("X-Amz-Target")
-        path = self.path.split("?", 1)[0]
-        if target and self.command == "POST" and path == "/":
-            return self.server.dispatcher.target(target, payload)
-        return self.server.dispatcher.rest(self.command, path, payload)
 
     def _send(
         self, status: int, document: dict[str, Any], request_id: str, error_type: str | None = None
