@@ -44,6 +44,7 @@ test: install images lint typecheck
 bench: install images
 	$(BIN)/python benchmarks/start_latency.py
 	$(BIN)/python benchmarks/metrics_scraping.py
+	$(BIN)/python benchmarks/api_throughput.py
 
 clean:
 	rm -rf $(VENV) *.egg-info .mypy_cache .ruff_cache .pytest_cache

@@ -63,6 +63,9 @@ class ApiServer(ThreadingHTTPServer):
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # Headers and body leave in two writes; with Nagle on, each keep-alive response would
+    # wait ~40 ms for the client's delayed ACK.
+    disable_nagle_algorithm = True
     server: ApiServer
 
     def do_POST(self) -> None:

@@ -12,7 +12,8 @@ import datetime as dt
 import functools
 import importlib.metadata
 import json
-import os
+import threading
+import uuid
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -53,9 +54,21 @@ def _load_from_botocore(service: str) -> dict[str, Any]:
     return _trimmed(botocore.loaders.Loader().load_service_model(service, "service-2"))
 
 
+_loading = threading.Lock()
+
+
 @functools.lru_cache(maxsize=4)
+def _cached_model(service: str) -> Mapping[str, Any]:
+    with _loading:  # threads of a server ask at once on their first request
+        return _load_model(service)
+
+
 def service_model(service: str = "sagemaker") -> Mapping[str, Any]:
     """The service model as the installed botocore ships it (loaded once per process)."""
+    return _cached_model(service)
+
+
+def _load_model(service: str) -> Mapping[str, Any]:
     if not _cache_dir:
         return _load_from_botocore(service)
     version = importlib.metadata.version("botocore")
@@ -67,7 +80,7 @@ def service_model(service: str = "sagemaker") -> Mapping[str, Any]:
         pass
     model = _load_from_botocore(service)
     cached.parent.mkdir(parents=True, exist_ok=True)
-    partial = cached.with_name(f".{cached.name}.{os.getpid()}")
+    partial = cached.with_name(f".{cached.name}.{uuid.uuid4().hex}")
     partial.write_text(json.dumps(model))
     partial.replace(cached)  # atomic: concurrent processes never read half a file
     return model
