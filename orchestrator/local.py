@@ -18,11 +18,14 @@ from orchestrator.lifecycle import is_terminal
 from orchestrator.metrics import operations
 from orchestrator.metrics.operations import trial_component_arn
 from orchestrator.runtime.protocol import Runtime
+from orchestrator.search import service as search_service
+from orchestrator.search.records import SearchPage, TrainingJobRecord
 from orchestrator.storage.local import LocalObjectStore
 from orchestrator.storage.protocol import ObjectStore
 from orchestrator.store.db import Database
 from orchestrator.store.jobs import JobStore
 from orchestrator.store.metrics import MetricStore, MetricSummary, StoredPoint
+from orchestrator.store.search_index import SearchIndex
 from orchestrator.validation.model import use_cache_dir
 
 
@@ -45,6 +48,7 @@ class Orchestrator:
         database = Database(self.settings.database_path)
         self.store = JobStore(database)
         self.metrics = MetricStore(database)
+        self.search_index = SearchIndex(database)
         self.clock = clock or SystemClock()
         self.objects = objects or LocalObjectStore(self.settings.object_store_root)
         self._runtime = runtime
@@ -150,6 +154,17 @@ class Orchestrator:
 
     def metric_series(self, name: str, metric: str) -> list[StoredPoint]:
         return self.metrics.series(self.store.require(name).arn, metric)
+
+    def search(self, **request: Any) -> dict[str, Any]:
+        """Search (Resource="TrainingJob"): the API's request and response."""
+        request.setdefault("Resource", "TrainingJob")
+        return search_service.search(self.store, self.metrics, self.search_index, request)
+
+    def search_training_jobs(self, **request: Any) -> SearchPage:
+        """Search, with typed records: name, status, hyperparameters, metrics, tags."""
+        response = self.search(**request)
+        records = [TrainingJobRecord.of(r["TrainingJob"]) for r in response["Results"]]
+        return SearchPage(records, response.get("NextToken"), response["TotalHits"]["Value"])
 
     def recover(self) -> list[str]:
         """Adopt jobs whose supervising process died; reap leftover containers."""

@@ -8,7 +8,7 @@ from typing import Any
 from orchestrator import service
 from orchestrator.api import resources
 from orchestrator.api.logs import LogsApi
-from orchestrator.errors import ProtocolError, ValidationError
+from orchestrator.errors import ProtocolError
 from orchestrator.local import Orchestrator
 from orchestrator.validation.model import input_shape, validate_shape
 
@@ -36,7 +36,7 @@ class Dispatcher:
             "AddTags": (lambda r: resources.add_tags(store, r), False),
             "ListTags": (lambda r: resources.list_tags(store, r), False),
             "DeleteTags": (lambda r: resources.delete_tags(store, r), False),
-            "Search": (self._search, False),
+            "Search": (lambda r: orch.search(**r), True),
         }
         self.logs: dict[str, Handler] = {
             "DescribeLogStreams": logs.describe_log_streams,
@@ -79,9 +79,6 @@ class Dispatcher:
     def _stop(self, request: dict[str, Any]) -> dict[str, Any]:
         self.orch.stop_training_job(request["TrainingJobName"])
         return {}
-
-    def _search(self, request: dict[str, Any]) -> dict[str, Any]:
-        raise ValidationError("Search is not supported by this orchestrator yet.")
 
 
 def _validated(operation: str, handler: Handler) -> Handler:

@@ -14,6 +14,7 @@ from orchestrator.cli.metrics import show_metrics
 from orchestrator.cli.render import local_time, summaries_table, to_json
 from orchestrator.cli.requests import load_request
 from orchestrator.cli.run import run_job
+from orchestrator.cli.search import show_search
 from orchestrator.cli.serve import serve
 from orchestrator.config import settings_from_env
 from orchestrator.errors import OrchestratorError
@@ -60,6 +61,14 @@ def _parser() -> argparse.ArgumentParser:
     metrics.add_argument("name")
     metrics.add_argument("-f", "--follow", action="store_true", help="redraw until the job ends")
     metrics.add_argument("--json", action="store_true", help="every point, as JSON")
+    search = commands.add_parser("search", help="Search training jobs (SearchExpression JSON)")
+    search.add_argument(
+        "request",
+        nargs="?",
+        default="{}",
+        help="Search request JSON (inline, file://path or '-'); default all jobs",
+    )
+    search.add_argument("--json", action="store_true", help="the Search response")
     for operation in ("batch-put-metrics", "batch-get-metrics"):
         command = commands.add_parser(operation, help=f"{operation} with the API's request JSON")
         command.add_argument("request", help="JSON file, file://path, '-' or inline JSON")
@@ -125,6 +134,8 @@ def _dispatch(args: argparse.Namespace, orch: Orchestrator) -> int:
         return 0
     if args.command == "serve":
         return serve(orch, args.host, args.port)
+    if args.command == "search":
+        return show_search(orch, load_request(args.request), args.json)
     if args.command == "metrics":
         return show_metrics(orch, args.name, args.json, args.follow)
     if args.command in ("batch-put-metrics", "batch-get-metrics"):

@@ -25,6 +25,8 @@ CREATE TABLE IF NOT EXISTS jobs (
     exit_code INTEGER,
     container_id TEXT,
     metrics_lines INTEGER NOT NULL DEFAULT 0,
+    version INTEGER NOT NULL DEFAULT 0,
+    indexed_version INTEGER NOT NULL DEFAULT -1,
     owner TEXT,
     lease_expires REAL
 );
@@ -64,6 +66,20 @@ CREATE TABLE IF NOT EXISTS metric_summary (
     PRIMARY KEY (resource, metric)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS metric_summary_by_metric ON metric_summary (metric, last);
+CREATE INDEX IF NOT EXISTS jobs_unindexed ON jobs (name) WHERE version != indexed_version;
+CREATE TABLE IF NOT EXISTS search_props (
+    job TEXT NOT NULL,
+    path TEXT NOT NULL,
+    elem INTEGER NOT NULL,
+    seq INTEGER NOT NULL,
+    text TEXT,
+    num REAL,
+    PRIMARY KEY (job, path, seq)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS search_props_num ON search_props (path, num, job)
+    WHERE num IS NOT NULL;
+CREATE INDEX IF NOT EXISTS search_props_text ON search_props (path, text, job)
+    WHERE text IS NOT NULL;
 CREATE TABLE IF NOT EXISTS tags (
     job TEXT NOT NULL REFERENCES jobs(name) ON DELETE CASCADE,
     key TEXT NOT NULL,
@@ -71,6 +87,12 @@ CREATE TABLE IF NOT EXISTS tags (
     PRIMARY KEY (job, key)
 );
 """
+
+_ADDED_COLUMNS = {
+    "metrics_lines": "INTEGER NOT NULL DEFAULT 0",
+    "version": "INTEGER NOT NULL DEFAULT 0",
+    "indexed_version": "INTEGER NOT NULL DEFAULT -1",
+}
 
 
 class Database:
@@ -81,7 +103,26 @@ class Database:
         self._local = threading.local()
         path.parent.mkdir(parents=True, exist_ok=True)
         # executescript commits on its own, so it runs outside write().
+        self._add_missing_columns()
         self._connection().executescript(SCHEMA)
+
+    def _has_jobs(self) -> bool:
+        row = (
+            self._connection()
+            .execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'jobs'")
+            .fetchone()
+        )
+        return row is not None
+
+    def _add_missing_columns(self) -> None:
+        """Stores made by an earlier version lack newer columns; add them in place."""
+        if not self._has_jobs():
+            return
+        conn = self._connection()
+        present = {row["name"] for row in conn.execute("PRAGMA table_info(jobs)")}
+        for column, definition in _ADDED_COLUMNS.items():
+            if column not in present:
+                conn.execute(f"ALTER TABLE jobs ADD COLUMN {column} {definition}")
 
     def _connection(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)

@@ -53,6 +53,8 @@ class JobRecord:
     exit_code: int | None
     container_id: str | None
     metrics_lines: int
+    version: int
+    indexed_version: int
     owner: str | None
     lease_expires: float | None
 
@@ -153,8 +155,8 @@ class JobStore:
         columns = self._data_assignments(data)
         with self.db.write() as conn:
             cursor = conn.execute(
-                f"UPDATE jobs SET status = ?, secondary_status = ?, last_modified_time = ?"
-                f"{columns.sql} WHERE name = ? AND secondary_status = ?",
+                f"UPDATE jobs SET status = ?, secondary_status = ?, last_modified_time = ?,"
+                f" version = version + 1{columns.sql} WHERE name = ? AND secondary_status = ?",
                 (
                     primary_of(target).value,
                     target.value,
@@ -177,7 +179,10 @@ class JobStore:
                 "UPDATE transitions SET message = ? WHERE job = ? AND end_time IS NULL",
                 (message, name),
             )
-            conn.execute("UPDATE jobs SET last_modified_time = ? WHERE name = ?", (now, name))
+            conn.execute(
+                "UPDATE jobs SET last_modified_time = ?, version = version + 1 WHERE name = ?",
+                (now, name),
+            )
 
     def update(self, name: str, **data: Any) -> None:
         """Set data columns that are not a status change (container id, log offset...)."""
@@ -186,7 +191,7 @@ class JobStore:
             return
         with self.db.write() as conn:
             conn.execute(
-                f"UPDATE jobs SET {columns.sql.lstrip(', ')} WHERE name = ?",
+                f"UPDATE jobs SET version = version + 1{columns.sql} WHERE name = ?",
                 (*columns.values, name),
             )
 
@@ -201,7 +206,8 @@ class JobStore:
                 else:
                     request[key] = value
             conn.execute(
-                "UPDATE jobs SET request = ?, last_modified_time = ? WHERE name = ?",
+                "UPDATE jobs SET request = ?, last_modified_time = ?, version = version + 1"
+                " WHERE name = ?",
                 (json.dumps(request), now, name),
             )
 
@@ -211,12 +217,14 @@ class JobStore:
                 "INSERT OR REPLACE INTO tags (job, key, value) VALUES (?, ?, ?)",
                 [(name, key, value) for key, value in tags.items()],
             )
+            conn.execute("UPDATE jobs SET version = version + 1 WHERE name = ?", (name,))
 
     def delete_tags(self, name: str, keys: list[str]) -> None:
         with self.db.write() as conn:
             conn.executemany(
                 "DELETE FROM tags WHERE job = ? AND key = ?", [(name, key) for key in keys]
             )
+            conn.execute("UPDATE jobs SET version = version + 1 WHERE name = ?", (name,))
 
     def transitions(self, name: str) -> list[TransitionRecord]:
         rows = self.db.read().execute(

@@ -65,6 +65,8 @@ class MetricStore:
         with self.db.write() as conn:
             if points:
                 self._insert(conn, resource, points)
+                # A training job's final metrics are searchable: its index entry is stale now.
+                conn.execute("UPDATE jobs SET version = version + 1 WHERE arn = ?", (resource,))
             if job is not None and scraped_lines is not None:
                 conn.execute(
                     "UPDATE jobs SET metrics_lines = ? WHERE name = ?", (scraped_lines, job)

@@ -114,8 +114,22 @@ def test_wait_fails_for_a_failed_job_and_errors_exit_255(
     missing = aws(cli_env, "sagemaker", "describe-training-job", "--training-job-name", "nope")
     assert missing.returncode == 254 or missing.returncode == 255
     assert "ValidationException" in missing.stderr
-    search = aws(cli_env, "sagemaker", "search", "--resource", "TrainingJob")
-    assert search.returncode != 0 and "Search is not supported" in search.stderr
+    expression = '{"Filters": [{"Name": "TrainingJobStatus", "Value": "Failed"}]}'
+    search = aws(
+        cli_env,
+        "sagemaker",
+        "search",
+        "--resource",
+        "TrainingJob",
+        "--search-expression",
+        expression,
+        "--query",
+        "Results[].TrainingJob.TrainingJobName",
+        "--output",
+        "text",
+    )
+    assert search.returncode == 0, search.stderr
+    assert search.stdout.split() == ["cli-fail"]
 
 
 def test_stop_from_the_cli(cli_env: dict[str, str], tmp_path: Path) -> None:

@@ -78,8 +78,19 @@ def test_errors_are_the_services(sm: Any) -> None:
         )
     assert "warm pools" in str(warm.value)
     with pytest.raises(botocore.exceptions.ClientError) as search:
-        sm.search(Resource="TrainingJob")
-    assert "Search is not supported" in str(search.value)
+        sm.search(Resource="TrainingJob", SearchExpression={"Filters": [{"Name": "Nope"}]})
+    assert "Unknown property name 'Nope'" in str(search.value)
+    found = sm.search(
+        Resource="TrainingJob",
+        SearchExpression={
+            "Filters": [
+                {"Name": "TrainingJobStatus", "Value": "Failed"},
+                {"Name": "FailureReason", "Operator": "Contains", "Value": "code 3"},
+            ]
+        },
+    )
+    assert [r["TrainingJob"]["TrainingJobName"] for r in found["Results"]] == ["twice"]
+    assert found["TotalHits"] == {"Value": 1, "Relation": "EqualTo"}
 
 
 def test_stop_over_the_api(sm: Any) -> None:

@@ -1,0 +1,1 @@
+"""Search over training jobs: the SearchExpression grammar compiled to SQL."""
