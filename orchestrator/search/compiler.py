@@ -8,10 +8,12 @@ the tree in, (sql, parameters) out.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from orchestrator.search.expression import Expression, Filter, Nested
-from orchestrator.search.properties import Kind, number_of, parse_timestamp
+from orchestrator.search.properties import Kind, number_of, parse_timestamp, single_valued
 
 Sql = tuple[str, list[Any]]
 ALL_JOBS = "SELECT name AS job FROM jobs"
@@ -25,16 +27,108 @@ _COMPARE = {
 }
 
 
-def compile_expression(expression: Expression | None) -> Sql:
-    """SQL selecting one column, `job`, for every job that satisfies the expression."""
+Estimate = Callable[[Sql], int]
+
+
+def compile_expression(expression: Expression | None, estimate: Estimate | None = None) -> Sql:
+    """SQL selecting one column, `job`, for every job that satisfies the expression.
+
+    With `estimate` (how many rows a query yields, capped), an And is driven by its most
+    selective part and checks the others per candidate job by primary-key lookups; without
+    it, an And is the INTERSECT of its parts. Both select the same jobs.
+    """
     if expression is None:
         return ALL_JOBS, []
-    parts = [_leaf(f) for f in expression.filters]
-    parts += [_nested(n) for n in expression.nested]
-    parts += [compile_expression(s) for s in expression.subexpressions]
-    joiner = " INTERSECT " if expression.operator == "And" else " UNION "
-    sql = joiner.join(f"SELECT job FROM ({part})" for part, _ in parts)
-    return sql, [p for _, params in parts for p in params]
+    if expression.operator == "And":
+        return _and(expression, estimate)
+    parts = _parts(expression, estimate)
+    sql = " UNION ".join(f"SELECT job FROM ({part.sql})" for part in parts)
+    return sql, [p for part in parts for p in part.params]
+
+
+@dataclass(frozen=True)
+class _Part:
+    sql: str  # selects the jobs this part admits
+    params: list[Any]
+    check: Callable[[str], Sql]  # the same test for one candidate job (column given)
+    can_drive: bool = True
+
+
+def _parts(expression: Expression, estimate: Estimate | None) -> list[_Part]:
+    groups: dict[str, list[Filter]] = {}
+    leaves: list[list[Filter]] = []
+    for item in expression.filters:
+        mergeable = expression.operator == "And" and item.operator not in ("Exists", "NotExists")
+        if mergeable and single_valued(item.name):
+            if item.name not in groups:
+                groups[item.name] = []
+                leaves.append(groups[item.name])
+            groups[item.name].append(item)  # one row must pass them all: one range scan
+        else:
+            leaves.append([item])
+    parts = [_leaf_part(group) for group in leaves]
+    parts += [_nested_part(n) for n in expression.nested]
+    for sub in expression.subexpressions:
+        sql, params = compile_expression(sub, estimate)
+        parts.append(_Part(sql, params, _membership(sql, params)))
+    return parts
+
+
+def _membership(sql: str, params: list[Any]) -> Callable[[str], Sql]:
+    """A check that a candidate job is among those `sql` selects (materialized once)."""
+
+    def check(job: str) -> Sql:
+        return f"{job} IN ({sql})", list(params)
+
+    return check
+
+
+def _and(expression: Expression, estimate: Estimate | None) -> Sql:
+    parts = _parts(expression, estimate)
+    drivers = [part for part in parts if part.can_drive]
+    if estimate is None or len(parts) == 1 or not drivers:
+        sql = " INTERSECT ".join(f"SELECT job FROM ({part.sql})" for part in parts)
+        return sql, [p for part in parts for p in part.params]
+    driver = min(drivers, key=lambda part: estimate((part.sql, part.params)))
+    checks = [part.check("d.job") for part in parts if part is not driver]
+    where = " AND ".join(sql for sql, _ in checks)
+    return (
+        f"SELECT d.job AS job FROM ({driver.sql}) d WHERE {where}",
+        [*driver.params, *[p for _, params in checks for p in params]],
+    )
+
+
+def _leaf_part(group: list[Filter]) -> _Part:
+    first = group[0]
+    path, path_params = _path_match(first, "q")
+    conditions = [condition_of(item, "q") for item in group]
+    condition = " AND ".join(sql for sql, _ in conditions)
+    values = [p for _, params in conditions for p in params]
+    if first.operator == "NotExists":
+        sql, params = _leaf(first)
+        return _Part(
+            sql,
+            params,
+            lambda job: (
+                f"NOT EXISTS (SELECT 1 FROM search_props q WHERE q.job = {job} AND {path})",
+                list(path_params),
+            ),
+            can_drive=False,
+        )
+    sql = f"SELECT q.job AS job FROM search_props q WHERE {path} AND {condition}"
+    return _Part(
+        sql,
+        [*path_params, *values],
+        lambda job: (
+            f"EXISTS (SELECT 1 FROM search_props q WHERE q.job = {job} AND {path} AND {condition})",
+            [*path_params, *values],
+        ),
+    )
+
+
+def _nested_part(nested: Nested) -> _Part:
+    sql, params = _nested(nested)
+    return _Part(sql, params, _membership(sql, params))
 
 
 def _path_match(item: Filter, alias: str) -> Sql:

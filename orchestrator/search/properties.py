@@ -72,6 +72,23 @@ def property_kind(name: str) -> Kind | None:
     return _SCALARS.get(shape["type"], Kind.STRUCTURE)
 
 
+@functools.lru_cache(maxsize=4096)
+def single_valued(name: str) -> bool:
+    """At most one value per job: no list lies on the property's path."""
+    head = name.partition(".")[0]
+    if head in _SPECIAL:
+        return True
+    shape = _shapes()["TrainingJob"]
+    for part in name.split("."):
+        if shape["type"] == "list":
+            return False
+        if shape["type"] == "map":
+            shape = _shapes()[shape["value"]["shape"]]
+            continue
+        shape = _shapes()[shape["members"][part]["shape"]]
+    return bool(shape["type"] != "list")
+
+
 def _unwrap_list(shape: Mapping[str, Any]) -> Mapping[str, Any]:
     while shape["type"] == "list":
         shape = _shapes()[shape["member"]["shape"]]

@@ -74,8 +74,9 @@ def search(
     sort = sort_key(request)
     refresh(store, metrics, index)
     digest = request_digest([document, sort.property, sort.descending])
+    matching = compile_expression(expression, index.estimate) if expression else None
     page = index.query(
-        compile_expression(expression),
+        matching,
         sort,
         request.get("MaxResults", 10),
         request.get("NextToken"),

@@ -11,6 +11,7 @@ import base64
 import binascii
 import hashlib
 import json
+import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -18,6 +19,9 @@ from typing import Any
 from orchestrator.errors import ValidationError
 from orchestrator.search.properties import Row
 from orchestrator.store.db import Database
+
+ESTIMATE_CAP = 5000  # probing a filter's size stops counting here
+FEW_MATCHES = 2000  # up to this many matches are sorted directly
 
 # Sort properties that are columns of `jobs` (always present, indexed for ordering).
 _JOB_COLUMNS = {
@@ -65,55 +69,132 @@ class SearchIndex:
                 )
                 conn.execute("UPDATE jobs SET indexed_version = ? WHERE name = ?", (version, name))
 
+    def estimate(self, query: tuple[str, list[Any]], cap: int = ESTIMATE_CAP) -> int:
+        """How many rows a query yields, counting no further than `cap` (cheap to ask)."""
+        sql, params = query
+        row = (
+            self.db.read()
+            .execute(f"SELECT count(*) FROM (SELECT 1 FROM ({sql}) LIMIT ?)", [*params, cap])
+            .fetchone()
+        )
+        return int(row[0])
+
     def query(
         self,
-        matching: tuple[str, list[Any]],
+        matching: tuple[str, list[Any]] | None,
         sort: SortKey,
         limit: int,
         token: str | None,
         digest: str,
     ) -> Page:
-        """One page of matching job names in sort order, and how many match in all."""
-        sql, params = matching
-        key, join, join_params = self._sort_expression(sort)
-        direction = "DESC" if sort.descending else "ASC"
-        where = [f"j.name IN ({sql})"]
-        where_params = list(params)
-        if token:
-            condition, values = _after(_decode(token, digest), key, sort.descending)
-            where.append(condition)
-            where_params += values
-        statement = (
-            f"SELECT j.name AS name, {key} AS k FROM jobs j{join} WHERE {' AND '.join(where)}"
-            f" ORDER BY ({key} IS NULL), {key} {direction}, j.name {direction} LIMIT ?"
-        )
+        """One page of matching job names in sort order, and how many match in all.
+
+        The matches are computed once into a temporary table. A few are sorted directly; many
+        are found by walking the sort property's index in order until the page is full.
+        """
         conn = self.db.read()
-        rows = conn.execute(statement, [*join_params, *where_params, limit + 1]).fetchall()
-        total = conn.execute(f"SELECT count(DISTINCT job) FROM ({sql})", params).fetchone()[0]
+        position = _decode(token, digest) if token else None
+        if matching is None:
+            total = int(conn.execute("SELECT count(*) FROM jobs").fetchone()[0])
+            member = ""
+        else:
+            total = _materialize(conn, matching)
+            member = "j.name IN (SELECT job FROM temp.search_match)"
+        few = matching is not None and total <= FEW_MATCHES
+        rows = _page(conn, sort, member, position, limit + 1, few)
         next_token = None
         if len(rows) > limit:
-            last = rows[limit - 1]
-            next_token = _encode(last["k"], last["name"], digest)
-        return Page([row["name"] for row in rows[:limit]], next_token, int(total))
-
-    @staticmethod
-    def _sort_expression(sort: SortKey) -> tuple[str, str, list[Any]]:
-        if sort.property in _JOB_COLUMNS:
-            return _JOB_COLUMNS[sort.property], "", []
-        join = " LEFT JOIN search_props sp ON sp.job = j.name AND sp.path = ? AND sp.seq = 0"
-        return f"sp.{sort.column}", join, [sort.property]
+            name, value = rows[limit - 1]
+            next_token = _encode(value, name, digest)
+        return Page([name for name, _ in rows[:limit]], next_token, total)
 
 
-def _after(position: tuple[Any, str], key: str, descending: bool) -> tuple[str, list[Any]]:
-    """Rows strictly after `position` in the order: values first, missing values last."""
-    value, name = position
-    beyond = "<" if descending else ">"
-    if value is None:
-        return f"({key} IS NULL AND j.name {beyond} ?)", [name]
-    return (
-        f"({key} IS NULL OR {key} {beyond} ? OR ({key} = ? AND j.name {beyond} ?))",
-        [value, value, name],
+def _materialize(conn: sqlite3.Connection, matching: tuple[str, list[Any]]) -> int:
+    sql, params = matching
+    conn.execute(
+        "CREATE TEMP TABLE IF NOT EXISTS search_match (job TEXT PRIMARY KEY) WITHOUT ROWID"
     )
+    conn.execute("DELETE FROM temp.search_match")
+    conn.execute(f"INSERT OR IGNORE INTO temp.search_match SELECT job FROM ({sql})", params)
+    return int(conn.execute("SELECT count(*) FROM temp.search_match").fetchone()[0])
+
+
+def _page(
+    conn: sqlite3.Connection,
+    sort: SortKey,
+    member: str,
+    position: tuple[Any, str] | None,
+    count: int,
+    few: bool,
+) -> list[tuple[str, Any]]:
+    direction = "DESC" if sort.descending else "ASC"
+    if sort.property not in _JOB_COLUMNS:
+        return _property_page(conn, sort, member, position, count, direction)
+    key = _JOB_COLUMNS[sort.property]  # never missing: the column's index gives the order
+    after, params = _after_present(position, key, sort.descending)
+    where = [c for c in (member, after) if c]
+    source = "temp.search_match m JOIN jobs j ON j.name = m.job" if few else "jobs j"
+    order = f"{key} {direction}, j.name {direction}"
+    return _fetch(conn, f"SELECT j.name, {key} FROM {source}", where, params, order, count)
+
+
+def _property_page(
+    conn: sqlite3.Connection,
+    sort: SortKey,
+    member: str,
+    position: tuple[Any, str] | None,
+    count: int,
+    direction: str,
+) -> list[tuple[str, Any]]:
+    """Jobs with a value for the sort property, in its index order; then those without."""
+    column = f"sp.{sort.column}"
+    rows: list[tuple[str, Any]] = []
+    if position is None or position[0] is not None:
+        where = ["sp.path = ?", "sp.seq = 0", f"{column} IS NOT NULL"]
+        if member:
+            where.append(member.replace("j.name", "sp.job"))
+        after, params = _after_present(position, column, sort.descending, name="sp.job")
+        if after:
+            where.append(after)
+        order = f"{column} {direction}, sp.job {direction}"
+        select = f"SELECT sp.job, {column} FROM search_props sp"
+        rows = _fetch(conn, select, where, [sort.property, *params], order, count)
+    if len(rows) < count:
+        where = [
+            "j.name NOT IN (SELECT job FROM search_props WHERE path = ? AND seq = 0"
+            f" AND {sort.column} IS NOT NULL)"
+        ]
+        params = [sort.property]
+        if member:
+            where.append(member)
+        if position is not None and position[0] is None:
+            where.append(f"j.name {'<' if direction == 'DESC' else '>'} ?")
+            params.append(position[1])
+        select = "SELECT j.name, NULL FROM jobs j"
+        rows += _fetch(conn, select, where, params, f"j.name {direction}", count - len(rows))
+    return rows
+
+
+def _fetch(
+    conn: sqlite3.Connection,
+    select: str,
+    where: list[str],
+    params: list[Any],
+    order: str,
+    count: int,
+) -> list[tuple[str, Any]]:
+    clause = f" WHERE {' AND '.join(where)}" if where else ""
+    rows = conn.execute(f"{select}{clause} ORDER BY {order} LIMIT ?", [*params, count])
+    return [(row[0], row[1]) for row in rows]
+
+
+def _after_present(
+    position: tuple[Any, str] | None, key: str, descending: bool, name: str = "j.name"
+) -> tuple[str, list[Any]]:
+    """Rows after `position` among rows that have a value (a row value uses the index)."""
+    if position is None or position[0] is None:
+        return "", []
+    return f"({key}, {name}) {'<' if descending else '>'} (?, ?)", [position[0], position[1]]
 
 
 def _encode(value: Any, name: str, digest: str) -> str:

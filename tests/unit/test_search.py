@@ -406,3 +406,46 @@ def test_on_random_job_sets(
     for i in range(rng.randint(0, 12)):
         jobs.add(f"job-{i:03d}", rng, BASE + rng.randint(0, 3600))
     assert jobs.names(expression) == expect(jobs, expression)
+
+
+@pytest.mark.parametrize("expression", EXAMPLES)
+def test_every_plan_selects_the_same_jobs(
+    catalog: Catalog, expression: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Walking the sort index (many matches), and And as INTERSECT (no estimates)."""
+    from orchestrator.search import compiler
+    from orchestrator.store import search_index
+
+    expected = expect(catalog, expression)
+    monkeypatch.setattr(search_index, "FEW_MATCHES", 0)
+    assert catalog.names(expression) == expected
+    plain = compiler.compile_expression
+    monkeypatch.setattr(search_service, "compile_expression", lambda e, estimate=None: plain(e))
+    assert catalog.names(expression) == expected
+
+
+def test_paging_by_walking_the_index(catalog: Catalog, monkeypatch: pytest.MonkeyPatch) -> None:
+    from orchestrator.store import search_index
+
+    monkeypatch.setattr(search_index, "FEW_MATCHES", 0)
+    for sort in ("Metrics.loss", "HyperParameters.lr", "Tags.team", "CreationTime"):
+        for order in ("Ascending", "Descending"):
+            seen, token = [], None
+            expression = {
+                "Filters": [
+                    {"Name": "TrainingJobStatus", "Operator": "In", "Value": "Completed,Failed"}
+                ]
+            }
+            while True:
+                page = catalog.search(
+                    SortBy=sort,
+                    SortOrder=order,
+                    MaxResults=7,
+                    SearchExpression=expression,
+                    **({"NextToken": token} if token else {}),
+                )
+                seen += [r["TrainingJob"]["TrainingJobName"] for r in page["Results"]]
+                token = page.get("NextToken")
+                if token is None:
+                    break
+            assert sorted(seen) == [f"job-{i:03d}" for i in range(60)], (sort, order)
