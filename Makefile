@@ -7,7 +7,7 @@ EXAMPLE_IMAGE := orchestrator/linear-regression:latest
 TEST_IMAGE := orchestrator/testbox:latest
 EXAMPLE := examples/linear-regression
 
-.PHONY: install images run test unit integration lint typecheck bench clean
+.PHONY: install images run test unit integration lint typecheck bench bench-search clean
 
 install: $(BIN)/orchestrator
 
@@ -45,6 +45,13 @@ bench: install images
 	$(BIN)/python benchmarks/start_latency.py
 	$(BIN)/python benchmarks/metrics_scraping.py
 	$(BIN)/python benchmarks/api_throughput.py
+	$(MAKE) bench-search
+
+# MLflow is installed into its own venv, only for the comparison: the project never needs it.
+bench-search: install
+	test -x .bench-venv/bin/python || $(PYTHON) -m venv .bench-venv
+	.bench-venv/bin/pip install --quiet -e . mlflow-skinny sqlalchemy alembic
+	cd benchmarks && ../.bench-venv/bin/python search_bench.py
 
 clean:
-	rm -rf $(VENV) *.egg-info .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) .bench-venv *.egg-info .mypy_cache .ruff_cache .pytest_cache

@@ -112,7 +112,7 @@ SEARCHES: list[tuple[str, dict[str, Any], str | None, list[str] | None]] = [
                 ]
             }
         },
-        "params.hp0 > '0.1' and params.hp0 < '0.15'",
+        None,  # MLflow params are strings: no range comparison,
         None,
     ),
     (
@@ -184,13 +184,13 @@ SEARCHES: list[tuple[str, dict[str, Any], str | None, list[str] | None]] = [
         {
             "SearchExpression": {
                 "Filters": [
-                    f("Metrics.m7", "LessThan", "0.5"),
+                    f("Metrics.m7", "LessThan", "0.1"),
                     f("Metrics.m8", "GreaterThan", "0.5"),
                     f("Tags.team", "Equals", "vision"),
                 ]
             }
         },
-        "metrics.m7 < 0.5 and metrics.m8 > 0.5 and tags.team = 'vision'",
+        "metrics.m7 < 0.1 and metrics.m8 > 0.5 and tags.team = 'vision'",
         None,
     ),
     (
@@ -267,7 +267,7 @@ def main() -> int:
         orch = build(home, args.jobs)
         mlflow = None
         if not args.no_mlflow:
-            from mlflow_side import MlflowSide  # only in .bench-venv
+            from mlflow_side import MlflowSide, timed_adaptively  # only in .bench-venv
 
             mlflow = MlflowSide(home / "mlflow", args.jobs)
         rows = []
@@ -275,7 +275,9 @@ def main() -> int:
             ours = timed(lambda request=request: orch.search(request), args.repeat)
             theirs = None
             if mlflow is not None and mlflow_filter is not None:
-                theirs = timed(lambda q=mlflow_filter, o=order: mlflow.search(q, o), args.repeat)
+                theirs = timed_adaptively(
+                    lambda q=mlflow_filter, o=order: mlflow.search(q, o), args.repeat
+                )
             rows.append((label, ours, theirs))
         token = deep_page_token(orch)
         deep = {

@@ -27,7 +27,7 @@ _COMPARE = {
 }
 
 
-Estimate = Callable[[Sql], int]
+Estimate = Callable[[Sql, int], int]  # rows a query yields, counted up to a cap
 
 
 def compile_expression(expression: Expression | None, estimate: Estimate | None = None) -> Sql:
@@ -52,6 +52,7 @@ class _Part:
     params: list[Any]
     check: Callable[[str], Sql]  # the same test for one candidate job (column given)
     can_drive: bool = True
+    probe: Sql | None = None  # a cheap query as large as `sql`, to estimate its size
 
 
 def _parts(expression: Expression, estimate: Estimate | None) -> list[_Part]:
@@ -89,7 +90,7 @@ def _and(expression: Expression, estimate: Estimate | None) -> Sql:
     if estimate is None or len(parts) == 1 or not drivers:
         sql = " INTERSECT ".join(f"SELECT job FROM ({part.sql})" for part in parts)
         return sql, [p for part in parts for p in part.params]
-    driver = min(drivers, key=lambda part: estimate((part.sql, part.params)))
+    driver = _most_selective(drivers, estimate)
     checks = [part.check("d.job") for part in parts if part is not driver]
     where = " AND ".join(sql for sql, _ in checks)
     return (
@@ -98,37 +99,60 @@ def _and(expression: Expression, estimate: Estimate | None) -> Sql:
     )
 
 
+SMALL_PROBE = 2_000
+LARGE_PROBE = 50_000
+
+
+def _most_selective(parts: list[_Part], estimate: Estimate) -> _Part:
+    """The part that admits the fewest jobs: counted up to a small cap, and again up to a
+    larger one only when several reach the first."""
+    sizes = {
+        id(part): estimate(part.probe or (part.sql, part.params), SMALL_PROBE) for part in parts
+    }
+    capped = [part for part in parts if sizes[id(part)] >= SMALL_PROBE]
+    if len(capped) == len(parts) and len(parts) > 1:
+        sizes = {
+            id(part): estimate(part.probe or (part.sql, part.params), LARGE_PROBE) for part in parts
+        }
+    return min(parts, key=lambda part: sizes[id(part)])
+
+
 def _leaf_part(group: list[Filter]) -> _Part:
     first = group[0]
     path, path_params = _path_match(first, "q")
-    conditions = [condition_of(item, "q") for item in group]
-    condition = " AND ".join(sql for sql, _ in conditions)
-    values = [p for _, params in conditions for p in params]
     if first.operator == "NotExists":
         sql, params = _leaf(first)
-        return _Part(
-            sql,
-            params,
-            lambda job: (
-                f"NOT EXISTS (SELECT 1 FROM search_props q WHERE q.job = {job} AND {path})",
-                list(path_params),
-            ),
-            can_drive=False,
-        )
-    sql = f"SELECT q.job AS job FROM search_props q WHERE {path} AND {condition}"
-    return _Part(
-        sql,
-        [*path_params, *values],
-        lambda job: (
-            f"EXISTS (SELECT 1 FROM search_props q WHERE q.job = {job} AND {path} AND {condition})",
-            [*path_params, *values],
-        ),
+        absent = f"NOT EXISTS (SELECT 1 FROM search_props q WHERE q.job = {{job}} AND {path})"
+        return _Part(sql, params, _template(absent, path_params), can_drive=False)
+    scan = _conditions(group, lookup=False)
+    sql = f"SELECT q.job AS job FROM search_props q WHERE {path} AND {scan[0]}"
+    probe = _conditions(group, lookup=True)
+    present = (
+        f"EXISTS (SELECT 1 FROM search_props q WHERE q.job = {{job}} AND {path} AND {probe[0]})"
     )
+    return _Part(sql, [*path_params, *scan[1]], _template(present, [*path_params, *probe[1]]))
+
+
+def _conditions(group: list[Filter], lookup: bool) -> Sql:
+    parts = [condition_of(item, "q", lookup) for item in group]
+    return " AND ".join(sql for sql, _ in parts), [p for _, params in parts for p in params]
+
+
+def _template(sql: str, params: list[Any]) -> Callable[[str], Sql]:
+    """A per-candidate check: `{job}` in `sql` becomes the candidate's column."""
+
+    def check(job: str) -> Sql:
+        return sql.replace("{job}", job), list(params)
+
+    return check
 
 
 def _nested_part(nested: Nested) -> _Part:
     sql, params = _nested(nested)
-    return _Part(sql, params, _membership(sql, params))
+    element, element_params = _nested_elements(nested, lookup=True, job="{job}")
+    positive = [f for f in nested.filters if f.operator != "NotExists"]
+    probe = _leaf(positive[0]) if positive else None  # the elements its first filter admits
+    return _Part(sql, params, _template(f"EXISTS ({element})", element_params), probe=probe)
 
 
 def _path_match(item: Filter, alias: str) -> Sql:
@@ -154,35 +178,44 @@ def _leaf(item: Filter) -> Sql:
 
 def _nested(nested: Nested) -> Sql:
     """Jobs with one element of the list property that satisfies every filter."""
+    element, params = _nested_elements(nested, lookup=False, job=None)
+    return f"SELECT s.job AS job FROM ({element}) s", params
+
+
+def _nested_elements(nested: Nested, lookup: bool, job: str | None) -> Sql:
+    """(job, elem) of the list's elements that satisfy every filter; with `job`, only that
+    job's elements, found by primary key."""
     positive = [f for f in nested.filters if f.operator != "NotExists"]
-    if positive:
-        driver = positive[0]
-        condition, params = condition_of(driver, "e")
-        source = f"SELECT e.job, e.elem FROM search_props e WHERE e.path = ? AND {condition}"
-        params = [driver.name, *params]
+    own = f"e.job = {job} AND " if job else ""
+    driver = positive[0] if positive else None
+    if driver is not None:
+        condition, values = condition_of(driver, "e", lookup)
+        source = f"SELECT e.job, e.elem FROM search_props e WHERE {own}e.path = ? AND {condition}"
+        params = [driver.name, *values]
     else:
-        driver = None
         source = (
-            "SELECT DISTINCT e.job, e.elem FROM search_props e WHERE e.path >= ? AND e.path < ?"
+            f"SELECT DISTINCT e.job, e.elem FROM search_props e"
+            f" WHERE {own}e.path >= ? AND e.path < ?"
         )
         params = [nested.property + ".", nested.property + "/"]
-    checks = []
     for item in nested.filters:
         if item is driver:
             continue
-        negate = item.operator == "NotExists"
-        condition, values = condition_of(item, "x")
-        checks.append(
-            f"{'NOT ' if negate else ''}EXISTS (SELECT 1 FROM search_props x WHERE"
-            f" x.job = s.job AND x.elem = s.elem AND x.path = ? AND {condition})"
+        condition, values = condition_of(item, "x", lookup=True)
+        negate = "NOT " if item.operator == "NotExists" else ""
+        source += (
+            f" AND {negate}EXISTS (SELECT 1 FROM search_props x WHERE x.job = e.job"
+            f" AND x.elem = e.elem AND x.path = ? AND {condition})"
         )
         params += [item.name, *values]
-    where = f" WHERE {' AND '.join(checks)}" if checks else ""
-    return f"SELECT s.job AS job FROM ({source}) s{where}", params
+    return source, params
 
 
-def condition_of(item: Filter, alias: str) -> Sql:
-    """The test one index row must pass (its path is matched separately)."""
+def condition_of(item: Filter, alias: str, lookup: bool = False) -> Sql:
+    """The test one index row must pass (its path is matched separately). With `lookup`, the
+    row is found by its primary key (job, path): unary + keeps SQLite from scanning a value
+    index instead, once per candidate."""
+    alias = f"+{alias}" if lookup else alias
     if item.operator in ("Exists", "NotExists"):
         return "1", []
     assert item.value is not None

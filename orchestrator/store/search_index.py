@@ -20,7 +20,6 @@ from orchestrator.errors import ValidationError
 from orchestrator.search.properties import Row
 from orchestrator.store.db import Database
 
-ESTIMATE_CAP = 5000  # probing a filter's size stops counting here
 FEW_MATCHES = 2000  # up to this many matches are sorted directly
 
 # Sort properties that are columns of `jobs` (always present, indexed for ordering).
@@ -69,7 +68,7 @@ class SearchIndex:
                 )
                 conn.execute("UPDATE jobs SET indexed_version = ? WHERE name = ?", (version, name))
 
-    def estimate(self, query: tuple[str, list[Any]], cap: int = ESTIMATE_CAP) -> int:
+    def estimate(self, query: tuple[str, list[Any]], cap: int) -> int:
         """How many rows a query yields, counting no further than `cap` (cheap to ask)."""
         sql, params = query
         row = (
