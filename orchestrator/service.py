@@ -6,7 +6,6 @@ can describe, list and stop jobs. A stop is a move to Stopping; the job's superv
 
 from __future__ import annotations
 
-import datetime as dt
 import math
 from typing import Any
 
@@ -15,6 +14,7 @@ from orchestrator.errors import ValidationError, training_job_not_found
 from orchestrator.lifecycle import Secondary, is_terminal
 from orchestrator.store.jobs import JobRecord, JobStore, ListQuery
 from orchestrator.store.metrics import MetricStore
+from orchestrator.timestamps import epoch_seconds
 
 __all__ = ["ListQuery", "describe", "list_jobs", "request_stop"]
 from orchestrator.validation.model import validate_shape
@@ -142,17 +142,10 @@ def _summary(record: JobRecord) -> dict[str, Any]:
 def _epoch(value: Any, field: str) -> float | None:
     if value is None:
         return None
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return float(value)
-    if isinstance(value, dt.datetime):
-        return value.timestamp()
-    try:
-        parsed = dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    except ValueError:
-        raise ValidationError(f"{field} must be a timestamp (epoch seconds or ISO 8601)") from None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=dt.timezone.utc)
-    return parsed.timestamp()
+    seconds = epoch_seconds(value)
+    if seconds is None:
+        raise ValidationError(f"{field} must be a timestamp (epoch seconds or ISO 8601)")
+    return seconds
 
 
 def list_jobs(store: JobStore, request: dict[str, Any]) -> dict[str, Any]:

@@ -15,7 +15,6 @@ from typing import Any
 
 from orchestrator.config import Settings
 from orchestrator.engine.context import EngineContext
-from orchestrator.engine.logs import read_log
 from orchestrator.errors import ProtocolError
 from orchestrator.store.jobs import JobRecord, JobStore, ListQuery
 from orchestrator.validation.model import validate_shape
@@ -82,7 +81,7 @@ class LogsApi:
         return response
 
     def _describe(self, record: JobRecord) -> dict[str, Any]:
-        events, _ = read_log(self._path(record))
+        events = _events(self._path(record), 0)
         name = stream_name(record)
         stream: dict[str, Any] = {
             "logStreamName": name,
@@ -93,9 +92,9 @@ class LogsApi:
         }
         if events:
             stream.update(
-                firstEventTimestamp=_ms(events[0][0]),
-                lastEventTimestamp=_ms(events[-1][0]),
-                lastIngestionTime=_ms(events[-1][0]),
+                firstEventTimestamp=_ms(events[0].stamp),
+                lastEventTimestamp=_ms(events[-1].stamp),
+                lastIngestionTime=_ms(events[-1].stamp),
             )
         return stream
 
@@ -143,17 +142,17 @@ class LogsApi:
         limit = min(request.get("limit", MAX_EVENTS), MAX_EVENTS)
         skip = _index_token(request.get("nextToken"))
         found: list[dict[str, Any]] = []
+        window = (request.get("startTime"), request.get("endTime"))
         for record in records:
-            events, _ = read_log(self._path(record))
-            for stamp, text in _between(events, request.get("startTime"), request.get("endTime")):
-                if matches(text):
+            for event in _within(_events(self._path(record), 0), *window):
+                if matches(event.text):
                     found.append(
                         {
                             "logStreamName": stream_name(record),
-                            "timestamp": _ms(stamp),
-                            "message": text,
-                            "ingestionTime": _ms(stamp),
-                            "eventId": f"{record.name}-{len(found)}",
+                            "timestamp": _ms(event.stamp),
+                            "message": event.text,
+                            "ingestionTime": _ms(event.stamp),
+                            "eventId": f"{record.name}-{event.start}",
                         }
                     )
         found.sort(key=lambda event: int(event["timestamp"]))
@@ -215,14 +214,6 @@ def _within(events: list[_Event], start: int | None, end: int | None) -> list[_E
     low = (start or 0) / 1000
     high = end / 1000 if end is not None else float("inf")
     return [e for e in events if low <= e.stamp < high]
-
-
-def _between(
-    events: list[tuple[float, str]], start: int | None, end: int | None
-) -> list[tuple[float, str]]:
-    low = (start or 0) / 1000
-    high = end / 1000 if end is not None else float("inf")
-    return [e for e in events if low <= e[0] < high]
 
 
 def _pattern(pattern: str) -> Any:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import math
 from typing import Any
 
 from orchestrator.store.jobs import JobStore
 from orchestrator.store.metrics import MetricStore, NewPoint
+from orchestrator.timestamps import epoch_seconds
 from orchestrator.validation.model import raise_for_errors, shape_errors, validate_shape
 
 SERVICE = "sagemaker-metrics"
@@ -20,25 +20,11 @@ def trial_component_arn(region: str, account: str, name: str) -> str:
     return f"arn:aws:sagemaker:{region}:{account}:experiment-trial-component/{name}"
 
 
-def _epoch(value: Any) -> float | None:
-    if isinstance(value, dt.datetime):
-        return value.timestamp()
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return float(value)
-    if isinstance(value, str):
-        try:
-            parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except ValueError:
-            return None
-        return parsed.replace(tzinfo=parsed.tzinfo or dt.timezone.utc).timestamp()
-    return None
-
-
 def _item_point(item: Any) -> NewPoint | None:
     """The point an item describes, or None when it is not a valid RawMetricData."""
     if shape_errors(item, "RawMetricData", SERVICE):
         return None
-    timestamp = _epoch(item["Timestamp"])
+    timestamp = epoch_seconds(item["Timestamp"])
     value = float(item["Value"])
     if timestamp is None or not math.isfinite(value) or not 0 <= timestamp < 32503680000:
         return None

@@ -7,13 +7,13 @@ Special names: `Metrics.<name>` (a metric's final value, a number), `HyperParame
 
 from __future__ import annotations
 
-import datetime as dt
 import functools
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
+from orchestrator.timestamps import epoch_seconds
 from orchestrator.validation.model import service_model
 
 
@@ -105,11 +105,7 @@ def number_of(text: str) -> float | None:
 
 def parse_timestamp(text: str) -> float | None:
     """Epoch seconds of an ISO 8601 'YYYY-mm-ddTHH:MM:SS' value (UTC unless it says)."""
-    try:
-        moment = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return moment.replace(tzinfo=moment.tzinfo or dt.timezone.utc).timestamp()
+    return epoch_seconds(text) if isinstance(text, str) and text.strip() else None
 
 
 def flatten(record: Mapping[str, Any]) -> list[Row]:

@@ -47,6 +47,17 @@ def settle(env: dict[str, str], name: str) -> None:
     raise AssertionError(f"{name} did not end")
 
 
+def create(env: dict[str, str], request_uri: str) -> subprocess.CompletedProcess[str]:
+    return aws(env, "sagemaker", "create-training-job", "--cli-input-json", request_uri)
+
+
+def wait(env: dict[str, str], name: str) -> subprocess.CompletedProcess[str]:
+    """`aws sagemaker wait training-job-completed-or-stopped`: exit 0, or 255 on failure."""
+    return aws(
+        env, "sagemaker", "wait", "training-job-completed-or-stopped", "--training-job-name", name
+    )
+
+
 def _write(tmp_path: Path, request: dict[str, Any]) -> str:
     path = tmp_path / "job.json"
     path.write_text(json.dumps(request))
@@ -54,24 +65,11 @@ def _write(tmp_path: Path, request: dict[str, Any]) -> str:
 
 
 def test_create_wait_describe_list(cli_env: dict[str, str], tmp_path: Path) -> None:
-    created = aws(
-        cli_env,
-        "sagemaker",
-        "create-training-job",
-        "--cli-input-json",
-        _write(tmp_path, job("cli-ok", ["ok"])),
-    )
+    created = create(cli_env, _write(tmp_path, job("cli-ok", ["ok"])))
     assert created.returncode == 0, created.stderr
     settle(cli_env, "cli-ok")
     assert json.loads(created.stdout)["TrainingJobArn"].endswith("/cli-ok")
-    waited = aws(
-        cli_env,
-        "sagemaker",
-        "wait",
-        "training-job-completed-or-stopped",
-        "--training-job-name",
-        "cli-ok",
-    )
+    waited = wait(cli_env, "cli-ok")
     assert waited.returncode == 0, waited.stderr
     described = json.loads(
         aws(cli_env, "sagemaker", "describe-training-job", "--training-job-name", "cli-ok").stdout
@@ -94,22 +92,9 @@ def test_create_wait_describe_list(cli_env: dict[str, str], tmp_path: Path) -> N
 def test_wait_fails_for_a_failed_job_and_errors_exit_255(
     cli_env: dict[str, str], tmp_path: Path
 ) -> None:
-    aws(
-        cli_env,
-        "sagemaker",
-        "create-training-job",
-        "--cli-input-json",
-        _write(tmp_path, job("cli-fail", ["fail", "oops"])),
-    )
+    create(cli_env, _write(tmp_path, job("cli-fail", ["fail", "oops"])))
     settle(cli_env, "cli-fail")
-    waited = aws(
-        cli_env,
-        "sagemaker",
-        "wait",
-        "training-job-completed-or-stopped",
-        "--training-job-name",
-        "cli-fail",
-    )
+    waited = wait(cli_env, "cli-fail")
     assert waited.returncode == 255 and "terminal failure state" in waited.stderr
     missing = aws(cli_env, "sagemaker", "describe-training-job", "--training-job-name", "nope")
     assert missing.returncode == 254 or missing.returncode == 255
@@ -133,24 +118,11 @@ def test_wait_fails_for_a_failed_job_and_errors_exit_255(
 
 
 def test_stop_from_the_cli(cli_env: dict[str, str], tmp_path: Path) -> None:
-    aws(
-        cli_env,
-        "sagemaker",
-        "create-training-job",
-        "--cli-input-json",
-        _write(tmp_path, job("cli-stop", ["sleep", "120"])),
-    )
+    create(cli_env, _write(tmp_path, job("cli-stop", ["sleep", "120"])))
     stopped = aws(cli_env, "sagemaker", "stop-training-job", "--training-job-name", "cli-stop")
     assert stopped.returncode == 0, stopped.stderr
     settle(cli_env, "cli-stop")
-    waited = aws(
-        cli_env,
-        "sagemaker",
-        "wait",
-        "training-job-completed-or-stopped",
-        "--training-job-name",
-        "cli-stop",
-    )
+    waited = wait(cli_env, "cli-stop")
     assert waited.returncode == 0
     status = aws(
         cli_env,
