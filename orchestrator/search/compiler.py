@@ -90,8 +90,11 @@ def _and(expression: Expression, estimate: Estimate | None) -> Sql:
     if estimate is None or len(parts) == 1 or not drivers:
         sql = " INTERSECT ".join(f"SELECT job FROM ({part.sql})" for part in parts)
         return sql, [p for part in parts for p in part.params]
-    driver = _most_selective(drivers, estimate)
-    checks = [part.check("d.job") for part in parts if part is not driver]
+    sizes = _sizes(drivers, estimate)
+    driver = min(drivers, key=lambda part: sizes[id(part)])
+    # The most selective checks first: SQLite stops at the first one a candidate fails.
+    others = sorted((p for p in parts if p is not driver), key=lambda p: sizes.get(id(p), 1 << 62))
+    checks = [part.check("d.job") for part in others]
     where = " AND ".join(sql for sql, _ in checks)
     return (
         f"SELECT d.job AS job FROM ({driver.sql}) d WHERE {where}",
@@ -99,22 +102,23 @@ def _and(expression: Expression, estimate: Estimate | None) -> Sql:
     )
 
 
-SMALL_PROBE = 2_000
-LARGE_PROBE = 50_000
+PROBE_CAPS = (2_000, 16_000, 128_000)
 
 
-def _most_selective(parts: list[_Part], estimate: Estimate) -> _Part:
-    """The part that admits the fewest jobs: counted up to a small cap, and again up to a
-    larger one only when several reach the first."""
-    sizes = {
-        id(part): estimate(part.probe or (part.sql, part.params), SMALL_PROBE) for part in parts
-    }
-    capped = [part for part in parts if sizes[id(part)] >= SMALL_PROBE]
-    if len(capped) == len(parts) and len(parts) > 1:
-        sizes = {
-            id(part): estimate(part.probe or (part.sql, part.params), LARGE_PROBE) for part in parts
-        }
-    return min(parts, key=lambda part: sizes[id(part)])
+def _sizes(parts: list[_Part], estimate: Estimate) -> dict[int, int]:
+    """Each part's size, counted with growing caps until one part's exact size is known:
+    it is then the smallest (every part still at the cap is larger). Parts still at the
+    last cap keep it as their size."""
+    sizes: dict[int, int] = {}
+    open_parts = list(parts)
+    for cap in PROBE_CAPS:
+        for part in open_parts:
+            sizes[id(part)] = estimate(part.probe or (part.sql, part.params), cap)
+        exact = [part for part in open_parts if sizes[id(part)] < cap]
+        open_parts = [part for part in open_parts if sizes[id(part)] >= cap]
+        if exact or not open_parts:
+            break
+    return sizes
 
 
 def _leaf_part(group: list[Filter]) -> _Part:
