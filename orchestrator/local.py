@@ -83,7 +83,7 @@ class Orchestrator:
         if self._engine is None and self._runtime is None:
             service.request_stop(self.store, name, self.clock)
             record = self.store.require(name)
-            if record.owner is not None and (record.lease_expires or 0) > self.clock.now():
+            if record.has_live_owner(self.clock.now()):
                 return  # its live supervisor will act on the stop
         self.engine.stop_training_job(name)
 
@@ -132,8 +132,7 @@ class Orchestrator:
     def settled(self, name: str) -> bool:
         """Ended, and its supervisor is done with it (artifacts uploaded, logs drained)."""
         record = self.store.require(name)
-        released = record.owner is None or (record.lease_expires or 0) < self.clock.now()
-        return is_terminal(record.secondary) and released
+        return is_terminal(record.secondary) and not record.has_live_owner(self.clock.now())
 
     def batch_put_metrics(self, **request: Any) -> dict[str, Any]:
         """BatchPutMetrics: points for a trial component; refused items come back in Errors."""

@@ -61,10 +61,8 @@ class Engine:
             self.adopt(name)  # nobody else will act on the stop
 
     def _is_orphan(self, record: JobRecord) -> bool:
-        expires = record.lease_expires
-        return not is_terminal(record.secondary) and (
-            record.owner is None or expires is None or expires < self.ctx.clock.now()
-        )
+        now = self.ctx.clock.now()
+        return not is_terminal(record.secondary) and not record.has_live_owner(now)
 
     def adopt(self, name: str, on_line: LineCallback | None = None) -> bool:
         """Take over a job whose supervisor died; False if it has a live owner or ended."""

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 import sqlite3
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from orchestrator.errors import ResourceInUse, ValidationError
 from orchestrator.lifecycle import MESSAGES, Secondary, is_terminal, primary_of, transition
 from orchestrator.store.db import Database
+from orchestrator.store.tokens import decode_token, encode_token
 
 # Columns a caller may set alongside or apart from a status change.
 _DATA_COLUMNS = frozenset(
@@ -62,6 +61,10 @@ class JobRecord:
     def secondary(self) -> Secondary:
         return Secondary(self.secondary_status)
 
+    def has_live_owner(self, now: float) -> bool:
+        """A supervisor holds the job and its lease has not run out."""
+        return self.owner is not None and (self.lease_expires or 0.0) >= now
+
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> JobRecord:
         values = dict(row)
@@ -84,21 +87,16 @@ class ListQuery:
     sort_order: str = "Descending"
     max_results: int = 10
     next_token: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def _encode_token(sort_value: Any, name: str) -> str:
-    raw = json.dumps({"v": sort_value, "n": name}).encode()
-    return base64.urlsafe_b64encode(raw).decode()
+    return encode_token({"v": sort_value, "n": name})
 
 
 def _decode_token(token: str) -> tuple[Any, str]:
-    try:
-        data = json.loads(base64.urlsafe_b64decode(token.encode()))
-        if isinstance(data, dict) and isinstance(data.get("n"), str) and "v" in data:
-            return data["v"], data["n"]
-    except (binascii.Error, ValueError, UnicodeDecodeError):
-        pass
+    data = decode_token(token)
+    if data is not None and isinstance(data.get("n"), str) and "v" in data:
+        return data["v"], data["n"]
     raise ValidationError("Invalid NextToken: it does not come from a previous response")
 
 

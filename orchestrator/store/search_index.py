@@ -7,8 +7,6 @@ numbers differ before it queries.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
 import json
 import sqlite3
@@ -19,6 +17,7 @@ from typing import Any
 from orchestrator.errors import ValidationError
 from orchestrator.search.properties import Row
 from orchestrator.store.db import Database
+from orchestrator.store.tokens import decode_token, encode_token
 
 FEW_MATCHES = 2000  # up to this many matches are sorted directly
 
@@ -197,16 +196,12 @@ def _after_present(
 
 
 def _encode(value: Any, name: str, digest: str) -> str:
-    raw = json.dumps({"k": value, "n": name, "q": digest}).encode()
-    return base64.urlsafe_b64encode(raw).decode()
+    return encode_token({"k": value, "n": name, "q": digest})
 
 
 def _decode(token: str, digest: str) -> tuple[Any, str]:
-    try:
-        data = json.loads(base64.urlsafe_b64decode(token.encode()))
-    except (binascii.Error, ValueError, UnicodeDecodeError):
-        data = None
-    if not isinstance(data, dict) or not isinstance(data.get("n"), str) or "k" not in data:
+    data = decode_token(token)
+    if data is None or not isinstance(data.get("n"), str) or "k" not in data:
         raise ValidationError("Invalid NextToken: it does not come from a previous response.")
     if data.get("q") != digest:
         raise ValidationError(
