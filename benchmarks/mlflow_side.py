@@ -26,6 +26,10 @@ class MlflowSide:
         directory.mkdir(parents=True, exist_ok=True)
         database = directory / "mlflow.db"
         self.client = MlflowClient(tracking_uri=f"sqlite:///{database}")
+        existing = self.client.get_experiment_by_name("bench")
+        if existing is not None:  # kept from an earlier run (--keep)
+            self.experiment = existing.experiment_id
+            return
         self.experiment = self.client.create_experiment(
             "bench", artifact_location=str(directory / "artifacts")
         )

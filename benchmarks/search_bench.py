@@ -208,6 +208,7 @@ SEARCHES: list[tuple[str, dict[str, Any], str | None, list[str] | None]] = [
     ),
 ]
 DEEP_PAGES = 50
+Timing = tuple[float, float]  # p50, p99 in seconds
 
 
 def timed(call: Callable[[], object], repeat: int) -> tuple[float, float]:
@@ -241,6 +242,8 @@ def deep_page_token(orch: Orchestrator) -> str:
 
 
 def build(home: Path, jobs: int) -> Orchestrator:
+    if (home / "orchestrator.db").exists():  # kept from an earlier run (--keep)
+        return Orchestrator(home)
     orch = Orchestrator(home)
     rng = random.Random(7)
     started = time.perf_counter()
@@ -261,17 +264,22 @@ def main() -> int:
     parser.add_argument("--jobs", type=int, default=100_000)
     parser.add_argument("--repeat", type=int, default=20)
     parser.add_argument("--no-mlflow", action="store_true")
+    parser.add_argument("--only", help="run only the searches whose label contains this")
+    parser.add_argument("--keep", type=Path, help="build the stores here once and reuse them")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="orchestrator-search-bench-") as scratch:
-        home = Path(scratch)
+        home = args.keep or Path(scratch)
+        home.mkdir(parents=True, exist_ok=True)
         orch = build(home, args.jobs)
         mlflow = None
         if not args.no_mlflow:
             from mlflow_side import MlflowSide, timed_adaptively  # only in .bench-venv
 
             mlflow = MlflowSide(home / "mlflow", args.jobs)
-        rows = []
+        rows: list[tuple[str, Timing, Timing | None]] = []
         for label, request, mlflow_filter, order in SEARCHES:
+            if args.only and args.only not in label:
+                continue
             ours = timed(lambda request=request: orch.search(request), args.repeat)
             theirs = None
             if mlflow is not None and mlflow_filter is not None:
@@ -279,6 +287,9 @@ def main() -> int:
                     lambda q=mlflow_filter, o=order: mlflow.search(q, o), args.repeat
                 )
             rows.append((label, ours, theirs))
+        if args.only and args.only not in "deep page":
+            report(rows)
+            return 0
         token = deep_page_token(orch)
         deep = {
             "Resource": "TrainingJob",
@@ -291,13 +302,17 @@ def main() -> int:
         )
         theirs = mlflow.deep_page(DEEP_PAGES, args.repeat) if mlflow is not None else None
         rows.append((f"deep page (page {DEEP_PAGES + 1} of 100)", ours, theirs))
+    report(rows)
+    return 0
+
+
+def report(rows: list[tuple[str, Timing, Timing | None]]) -> None:
     print(f"{'search':36s} {'p50':>8s} {'p99':>8s}   {'MLflow p50':>10s}  {'ratio':>6s}")
     for label, (p50, p99), other in rows:
         compared = (
             f"{other[0] * 1000:8.1f} ms  {other[0] / p50:5.1f}x" if other else "  (not comparable)"
         )
         print(f"{label:36s} {p50 * 1000:6.1f} ms {p99 * 1000:6.1f} ms   {compared}")
-    return 0
 
 
 if __name__ == "__main__":

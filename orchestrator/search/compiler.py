@@ -53,6 +53,7 @@ class _Part:
     check: Callable[[str], Sql]  # the same test for one candidate job (column given)
     can_drive: bool = True
     probe: Sql | None = None  # a cheap query as large as `sql`, to estimate its size
+    job_ordered: bool = False  # `sql` reads an index in job order: cheap to gather as a set
 
 
 def _parts(expression: Expression, estimate: Estimate | None) -> list[_Part]:
@@ -92,9 +93,17 @@ def _and(expression: Expression, estimate: Estimate | None) -> Sql:
         return sql, [p for part in parts for p in part.params]
     sizes = _sizes(drivers, estimate)
     driver = min(drivers, key=lambda part: sizes[id(part)])
-    # The most selective checks first: SQLite stops at the first one a candidate fails.
-    others = sorted((p for p in parts if p is not driver), key=lambda p: sizes.get(id(p), 1 << 62))
-    checks = [part.check("d.job") for part in others]
+    gathered = _gathered(parts, driver, sizes, estimate)
+    # Set checks first (a set lookup is several times cheaper than an index lookup), then the
+    # most selective: SQLite stops at the first check a candidate fails.
+    others = sorted(
+        (p for p in parts if p is not driver),
+        key=lambda p: (id(p) not in gathered, sizes.get(id(p), 1 << 62)),
+    )
+    checks = [
+        (f"d.job IN ({p.sql})", list(p.params)) if id(p) in gathered else p.check("d.job")
+        for p in others
+    ]
     where = " AND ".join(sql for sql, _ in checks)
     return (
         f"SELECT d.job AS job FROM ({driver.sql}) d WHERE {where}",
@@ -103,6 +112,27 @@ def _and(expression: Expression, estimate: Estimate | None) -> Sql:
 
 
 PROBE_CAPS = (2_000, 16_000, 128_000)
+# Gathering a job-ordered part's jobs into a set costs about this many times less per row
+# than looking one candidate up in the index (measured: ~0.15 us vs ~2.4 us at 100,000 jobs).
+SET_CHECK_RATIO = 16
+
+
+def _gathered(
+    parts: list[_Part], driver: _Part, sizes: dict[int, int], estimate: Estimate
+) -> set[int]:
+    """The parts checked by membership in their jobs, gathered once into a set: those read
+    in job order (cheap to gather) with fewer rows than the driver's candidates times
+    SET_CHECK_RATIO. A part stopped at a probe cap is counted on, up to that limit."""
+    limit = SET_CHECK_RATIO * sizes[id(driver)]
+    gathered = set()
+    for part in parts:
+        if part is driver or not part.job_ordered:
+            continue
+        if sizes[id(part)] in PROBE_CAPS and sizes[id(part)] < limit:
+            sizes[id(part)] = estimate(part.probe or (part.sql, part.params), limit)
+        if sizes[id(part)] < limit:
+            gathered.add(id(part))
+    return gathered
 
 
 def _sizes(parts: list[_Part], estimate: Estimate) -> dict[int, int]:
@@ -134,7 +164,22 @@ def _leaf_part(group: list[Filter]) -> _Part:
     present = (
         f"EXISTS (SELECT 1 FROM search_props q WHERE q.job = {{job}} AND {path} AND {probe[0]})"
     )
-    return _Part(sql, [*path_params, *scan[1]], _template(present, [*path_params, *probe[1]]))
+    return _Part(
+        sql,
+        [*path_params, *scan[1]],
+        _template(present, [*path_params, *probe[1]]),
+        job_ordered=len(group) == 1 and _job_ordered(first),
+    )
+
+
+def _job_ordered(item: Filter) -> bool:
+    """Whether the rows passing `item` are read from an index in job order: an equality on
+    one path and an index column (path, value, job), with no expression around the column."""
+    if item.operator != "Equals" or item.kind in (Kind.STRUCTURE, Kind.TIMESTAMP):
+        return False
+    if item.kind is Kind.HYPERPARAMETER:
+        return number_of(item.value or "") is None  # a number compares by CAST
+    return True
 
 
 def _conditions(group: list[Filter], lookup: bool) -> Sql:

@@ -175,6 +175,14 @@ EXAMPLES = [
         ],
     },
     {"Filters": [{"Name": "InputDataConfig", "Operator": "Exists"}]},
+    {
+        "Filters": [
+            {"Name": "Metrics.loss", "Operator": "LessThan", "Value": "0.6"},
+            {"Name": "Tags.team", "Value": "vision"},
+            {"Name": "HyperParameters.lr", "Value": "fast"},
+            {"Name": "ResourceConfig.InstanceType", "Operator": "NotEquals", "Value": "x"},
+        ]
+    },
 ]
 
 
@@ -412,12 +420,15 @@ def test_on_random_job_sets(
 def test_every_plan_selects_the_same_jobs(
     catalog: Catalog, expression: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Walking the sort index (many matches), and And as INTERSECT (no estimates)."""
+    """Walking the sort index (many matches), equalities checked per candidate rather than
+    gathered as sets, and And as INTERSECT (no estimates)."""
     from orchestrator.search import compiler
     from orchestrator.store import search_index
 
     expected = expect(catalog, expression)
     monkeypatch.setattr(search_index, "FEW_MATCHES", 0)
+    assert catalog.names(expression) == expected
+    monkeypatch.setattr(compiler, "SET_CHECK_RATIO", 0)
     assert catalog.names(expression) == expected
     plain = compiler.compile_expression
     monkeypatch.setattr(search_service, "compile_expression", lambda e, estimate=None: plain(e))
@@ -449,3 +460,40 @@ def test_paging_by_walking_the_index(catalog: Catalog, monkeypatch: pytest.Monke
                 if token is None:
                     break
             assert sorted(seen) == [f"job-{i:03d}" for i in range(60)], (sort, order)
+
+
+def _planned(sizes: dict[str, int]) -> str:
+    """The SQL for two metric ranges and a tag, given each filter's number of matches."""
+    from orchestrator.search.compiler import compile_expression
+    from orchestrator.search.expression import parse
+
+    def estimate(query: tuple[str, list[Any]], cap: int) -> int:
+        path = next(p for p in query[1] if p in sizes)
+        return min(sizes[path], cap)
+
+    expression = parse(
+        {
+            "Filters": [
+                {"Name": "Metrics.m7", "Operator": "LessThan", "Value": "0.1"},
+                {"Name": "Metrics.m8", "Operator": "GreaterThan", "Value": "0.5"},
+                {"Name": "Tags.team", "Value": "vision"},
+            ]
+        }
+    )
+    return compile_expression(expression, estimate)[0]
+
+
+def test_the_planner_drives_by_the_smallest_and_gathers_cheap_equalities() -> None:
+    sql = _planned({"Metrics.m7": 10_000, "Metrics.m8": 50_000, "Tags.team": 33_000})
+    driver, checks = sql.split(") d WHERE ", 1)
+    assert "q.num < ?" in driver
+    gathered, looked_up = checks.split(" AND EXISTS ", 1)
+    assert gathered.startswith("d.job IN (SELECT q.job") and "q.text = ?" in gathered
+    assert "+q.num > ?" in looked_up
+
+
+def test_the_planner_looks_up_an_equality_too_large_to_gather() -> None:
+    sql = _planned({"Metrics.m7": 1_000, "Metrics.m8": 50_000, "Tags.team": 900_000})
+    driver, checks = sql.split(") d WHERE ", 1)
+    assert "q.num < ?" in driver and "d.job IN" not in checks
+    assert checks.count("EXISTS (SELECT 1 FROM search_props q WHERE q.job = d.job") == 2
