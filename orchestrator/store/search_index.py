@@ -97,7 +97,9 @@ class SearchIndex:
             member = ""
         else:
             total = _materialize(conn, matching)
-            member = "j.name IN (SELECT job FROM temp.search_match)"
+            # Unary +: the membership filters the walk along the sort index; without it SQLite
+            # may drive from the matches and sort them all (5.7 ms vs 0.04 ms at 3,400 matches).
+            member = "+j.name IN (SELECT job FROM temp.search_match)"
         few = matching is not None and total <= FEW_MATCHES
         rows = _page(conn, sort, member, position, limit + 1, few)
         next_token = None

@@ -497,3 +497,26 @@ def test_the_planner_looks_up_an_equality_too_large_to_gather() -> None:
     driver, checks = sql.split(") d WHERE ", 1)
     assert "q.num < ?" in driver and "d.job IN" not in checks
     assert checks.count("EXISTS (SELECT 1 FROM search_props q WHERE q.job = d.job") == 2
+
+
+def test_a_page_of_many_matches_walks_the_sort_index(
+    catalog: Catalog, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With many matches the page is read along the sort property's index, stopping once
+    full, rather than sorting every match."""
+    from orchestrator.store import search_index
+
+    monkeypatch.setattr(search_index, "FEW_MATCHES", 0)
+    conn = catalog.index.db.read()
+    statements: list[str] = []
+    conn.set_trace_callback(statements.append)
+    try:
+        catalog.search(
+            SearchExpression={"Filters": [{"Name": "Tags.team", "Operator": "Exists"}]},
+            MaxResults=5,
+        )
+    finally:
+        conn.set_trace_callback(None)
+    page = next(s for s in reversed(statements) if "ORDER BY" in s and "search_match" in s)
+    plan = " ".join(row[3] for row in conn.execute(f"EXPLAIN QUERY PLAN {page}"))
+    assert "jobs_modified" in plan and "TEMP B-TREE" not in plan, plan
