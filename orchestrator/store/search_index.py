@@ -132,8 +132,10 @@ def _page(
         return _property_page(conn, sort, member, position, count, direction)
     key = _JOB_COLUMNS[sort.property]  # never missing: the column's index gives the order
     after, params = _after_present(position, key, sort.descending)
-    where = [c for c in (member, after) if c]
-    source = "temp.search_match m JOIN jobs j ON j.name = m.job" if few else "jobs j"
+    # Few matches: read them (CROSS JOIN keeps them the outer loop) and sort them. Many: walk
+    # the sort column's index, keeping the members, until the page is full.
+    where = [c for c in (after, "" if few else member) if c]
+    source = "temp.search_match m CROSS JOIN jobs j ON j.name = m.job" if few else "jobs j"
     order = f"{key} {direction}, j.name {direction}"
     return _fetch(conn, f"SELECT j.name, {key} FROM {source}", where, params, order, count)
 

@@ -499,14 +499,8 @@ def test_the_planner_looks_up_an_equality_too_large_to_gather() -> None:
     assert checks.count("EXISTS (SELECT 1 FROM search_props q WHERE q.job = d.job") == 2
 
 
-def test_a_page_of_many_matches_walks_the_sort_index(
-    catalog: Catalog, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """With many matches the page is read along the sort property's index, stopping once
-    full, rather than sorting every match."""
-    from orchestrator.store import search_index
-
-    monkeypatch.setattr(search_index, "FEW_MATCHES", 0)
+def _page_plan(catalog: Catalog) -> str:
+    """The query plan of the page read for a search matching most jobs."""
     conn = catalog.index.db.read()
     statements: list[str] = []
     conn.set_trace_callback(statements.append)
@@ -518,5 +512,21 @@ def test_a_page_of_many_matches_walks_the_sort_index(
     finally:
         conn.set_trace_callback(None)
     page = next(s for s in reversed(statements) if "ORDER BY" in s and "search_match" in s)
-    plan = " ".join(row[3] for row in conn.execute(f"EXPLAIN QUERY PLAN {page}"))
+    return " ".join(row[3] for row in conn.execute(f"EXPLAIN QUERY PLAN {page}"))
+
+
+def test_a_page_of_many_matches_walks_the_sort_index(
+    catalog: Catalog, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Many matches: the page is read along the sort property's index, stopping once full."""
+    from orchestrator.store import search_index
+
+    monkeypatch.setattr(search_index, "FEW_MATCHES", 0)
+    plan = _page_plan(catalog)
     assert "jobs_modified" in plan and "TEMP B-TREE" not in plan, plan
+
+
+def test_a_page_of_few_matches_sorts_just_them(catalog: Catalog) -> None:
+    """Few matches: they are read and sorted, never a walk through every job."""
+    plan = _page_plan(catalog)
+    assert plan.startswith("SCAN m") and "jobs_modified" not in plan, plan
