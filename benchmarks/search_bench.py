@@ -208,6 +208,7 @@ SEARCHES: list[tuple[str, dict[str, Any], str | None, list[str] | None]] = [
     ),
 ]
 DEEP_PAGES = 50
+DEEP_LABEL = f"deep page (page {DEEP_PAGES + 1} of 100)"
 Timing = tuple[float, float]  # p50, p99 in seconds
 
 
@@ -236,7 +237,9 @@ def deep_page_token(orch: Orchestrator) -> str:
                 **({"NextToken": token} if token else {}),
             },
         )
-        token = response["NextToken"]
+        token = response.get("NextToken")
+        if token is None:
+            raise SystemExit(f"the deep page needs more than {DEEP_PAGES * 100} jobs (--jobs)")
     assert token is not None
     return token
 
@@ -287,7 +290,7 @@ def main() -> int:
                     lambda q=mlflow_filter, o=order: mlflow.search(q, o), args.repeat
                 )
             rows.append((label, ours, theirs))
-        if args.only and args.only not in "deep page":
+        if args.only and args.only not in DEEP_LABEL:
             report(rows)
             return 0
         token = deep_page_token(orch)
@@ -301,7 +304,7 @@ def main() -> int:
             lambda: search_service.search(orch.jobs, orch.metrics, orch.index, deep), args.repeat
         )
         theirs = mlflow.deep_page(DEEP_PAGES, args.repeat) if mlflow is not None else None
-        rows.append((f"deep page (page {DEEP_PAGES + 1} of 100)", ours, theirs))
+        rows.append((DEEP_LABEL, ours, theirs))
     report(rows)
     return 0
 

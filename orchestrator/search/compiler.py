@@ -101,7 +101,7 @@ def _and(expression: Expression, estimate: Estimate | None) -> Sql:
         key=lambda p: (id(p) not in gathered, sizes.get(id(p), 1 << 62)),
     )
     checks = [
-        (f"d.job IN ({p.sql})", list(p.params)) if id(p) in gathered else p.check("d.job")
+        _membership(p.sql, p.params)("d.job") if id(p) in gathered else p.check("d.job")
         for p in others
     ]
     where = " AND ".join(sql for sql, _ in checks)
