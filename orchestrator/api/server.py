@@ -148,7 +148,7 @@ class _Handler(BaseHTTPRequestHandler):
                 415,
             )
         try:
-            payload = json.loads(body or b"{}")
+            payload = json.loads(body or b"{}", object_hook=_without_nulls)
         except (ValueError, UnicodeDecodeError):
             raise ProtocolError(
                 "SerializationException", "The request body is not valid JSON."
@@ -172,3 +172,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _send_error(self, code: str, message: str, status: int, request_id: str) -> None:
         self._send(status, {"__type": code, "message": message}, request_id, error_type=code)
+
+
+def _without_nulls(members: dict[str, Any]) -> dict[str, Any]:
+    """AWS's JSON protocol reads a member set to null as a member not sent."""
+    return {name: value for name, value in members.items() if value is not None}

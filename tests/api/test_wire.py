@@ -86,6 +86,13 @@ def test_successes_carry_a_request_id(server: ApiServer) -> None:
     assert json.loads(body) == {"TrainingJobSummaries": []}
 
 
+def test_null_members_count_as_not_sent(server: ApiServer) -> None:
+    headers = {"X-Amz-Target": "SageMaker.ListTrainingJobs", "Content-Type": JSON11}
+    for body in (b'{"MaxResults": null}', b'{"SortBy": null, "NextToken": null}'):
+        status, _, response = call(server, "POST", "/", body, headers)
+        assert status == 200 and json.loads(response) == {"TrainingJobSummaries": []}, response
+
+
 TARGETS = st.sampled_from(
     [
         "SageMaker.CreateTrainingJob",
