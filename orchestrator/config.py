@@ -22,6 +22,12 @@ class Settings:
     lease_seconds: float = 30.0
     region: str = "us-east-1"
     account_id: str = "000000000000"
+    # Capacity: None means "ask the host" (and, for CPUs, overcommit it; see capacity.py).
+    cpus: float | None = None
+    memory_gib: float | None = None
+    cpu_overcommit: float | None = None
+    # How often the engine loop adopts orphans, reaps leftovers and re-checks waiting jobs.
+    tick_seconds: float = 1.0
 
     @property
     def database_path(self) -> Path:
@@ -48,15 +54,21 @@ def default_home(env: Mapping[str, str]) -> Path:
 
 
 def _float(env: Mapping[str, str], name: str, default: float) -> float:
+    value = _optional(env, name, "a number of seconds", positive=False)
+    return default if value is None else value
+
+
+def _optional(env: Mapping[str, str], name: str, what: str, positive: bool = True) -> float | None:
     raw = env.get(name)
     if raw is None or raw == "":
-        return default
+        return None
     try:
         value = float(raw)
     except ValueError:
-        raise ValidationError(f"{name} must be a number of seconds, got {raw!r}") from None
-    if value < 0:
-        raise ValidationError(f"{name} must not be negative, got {raw!r}")
+        raise ValidationError(f"{name} must be {what}, got {raw!r}") from None
+    if value < 0 or (positive and value == 0) or value != value:
+        rule = "greater than 0" if positive else "not negative"
+        raise ValidationError(f"{name} must be {rule}, got {raw!r}")
     return value
 
 
@@ -69,4 +81,8 @@ def settings_from_env(env: Mapping[str, str] | None = None) -> Settings:
         poll_seconds=_float(env, "ORCHESTRATOR_POLL_SECONDS", 0.2),
         lease_seconds=_float(env, "ORCHESTRATOR_LEASE_SECONDS", 30.0),
         region=env.get("ORCHESTRATOR_REGION", env.get("AWS_DEFAULT_REGION", "us-east-1")),
+        cpus=_optional(env, "ORCHESTRATOR_CPUS", "a number of CPUs"),
+        memory_gib=_optional(env, "ORCHESTRATOR_MEMORY_GIB", "a number of GiB"),
+        cpu_overcommit=_optional(env, "ORCHESTRATOR_CPU_OVERCOMMIT", "a ratio such as 4"),
+        tick_seconds=_float(env, "ORCHESTRATOR_TICK_SECONDS", 1.0) or 1.0,
     )

@@ -10,9 +10,14 @@
     |   +-- ProtocolError               any other code: bad wire format, auth, Logs errors
     +-- RuntimeFailure                  the container runtime could not do what was asked
     |   +-- ImageNotFound               the training image is not on this Docker engine
+    |   +-- ContainerGone               a training container vanished (a lost instance)
     +-- StorageFailure                  channel download or artifact upload failed
+    |   +-- StorageUnavailable          the store did not answer, even after retries
+    +-- NoCapacity                      the job can never be placed on this host
+    +-- InjectedFault                   a fault injected on purpose (`orchestrator fault`)
 
-API errors are what clients see; runtime and storage failures become a job's FailureReason.
+API errors are what clients see; the others become a job's FailureReason through the one
+classification in failures.py.
 """
 
 from __future__ import annotations
@@ -75,8 +80,24 @@ class ImageNotFound(RuntimeFailure):
     """The training image does not exist on the engine (and none can be pulled)."""
 
 
+class ContainerGone(RuntimeFailure):
+    """The container disappeared without an exit status (removed from outside, engine lost)."""
+
+
 class StorageFailure(OrchestratorError):
     """Reading a channel or writing an artifact failed; the message names the path."""
+
+
+class StorageUnavailable(StorageFailure):
+    """The object store itself failed (an outage, not a missing object), after retries."""
+
+
+class NoCapacity(OrchestratorError):
+    """The job asks for more than this host's capacity can ever offer."""
+
+
+class InjectedFault(OrchestratorError):
+    """A platform fault injected on purpose, to exercise retries and recovery."""
 
 
 def training_job_not_found(name: str) -> ValidationError:

@@ -83,6 +83,15 @@ _ALLOWED: dict[Secondary, frozenset[Secondary]] = {
 }
 for _state in _ACTIVE:
     _ALLOWED[_state] = _ALLOWED[_state] | {Secondary.STOPPING, Secondary.FAILED}
+# A retried attempt (RetryStrategy) goes back to Starting from wherever the last one failed.
+for _state in (
+    Secondary.STARTING,
+    Secondary.PENDING,
+    Secondary.DOWNLOADING,
+    Secondary.TRAINING,
+    Secondary.UPLOADING,
+):
+    _ALLOWED[_state] = _ALLOWED[_state] | {Secondary.STARTING}
 # A stop can fail too (the container could not be stopped or the upload broke).
 _ALLOWED[Secondary.STOPPING] = _ALLOWED[Secondary.STOPPING] | {Secondary.FAILED}
 
@@ -102,6 +111,66 @@ MESSAGES = {
     Secondary.MAX_RUNTIME_EXCEEDED: "Training job stopped: MaxRuntimeInSeconds exceeded.",
     Secondary.MAX_WAIT_TIME_EXCEEDED: "Training job stopped: MaxWaitTimeInSeconds exceeded.",
 }
+
+
+class StopCause(str, Enum):
+    """Why a job went to Stopping; decides the status it ends in."""
+
+    USER = "user"
+    MAX_RUNTIME = "max_runtime"
+    MAX_PENDING = "max_pending"
+
+
+# MaxPendingTimeInSeconds: "the maximum length of time ... that a training job can be pending
+# before it is stopped" (API reference, StoppingCondition). The model has no secondary status
+# for it (MaxRuntimeExceeded and MaxWaitTimeExceeded are the only timed ones), so it ends Stopped.
+_STOPPED_BY = {
+    StopCause.USER: Secondary.STOPPED,
+    StopCause.MAX_RUNTIME: Secondary.MAX_RUNTIME_EXCEEDED,
+    StopCause.MAX_PENDING: Secondary.STOPPED,
+}
+STOP_MESSAGES = {
+    StopCause.USER: MESSAGES[Secondary.STOPPING],
+    StopCause.MAX_RUNTIME: MESSAGES[Secondary.MAX_RUNTIME_EXCEEDED],
+    StopCause.MAX_PENDING: "Training job stopped: MaxPendingTimeInSeconds exceeded while waiting"
+    " for capacity.",
+}
+
+
+def stopped_status(cause: str | None) -> Secondary:
+    """The status a stopped job ends in, from the cause recorded when it went to Stopping."""
+    try:
+        return _STOPPED_BY[StopCause(cause)]
+    except ValueError:
+        return Secondary.STOPPED
+
+
+def should_retry(retryable: bool, attempt: int, maximum_retry_attempts: int) -> bool:
+    """RetryStrategy: attempt N (1-based) failed; is there another? Only platform failures
+    are retried, at most MaximumRetryAttempts times (so 1 + MaximumRetryAttempts attempts)."""
+    return retryable and attempt <= maximum_retry_attempts
+
+
+def retry_message(attempt: int, maximum_retry_attempts: int, reason: str) -> str:
+    """The Starting message of a retried attempt: which attempt, and why."""
+    return (
+        f"Retrying the training job: attempt {attempt} of {maximum_retry_attempts + 1},"
+        f" after {reason[:300]}"
+    )
+
+
+def runtime_deadline(training_start: float | None, creation: float, max_runtime: int) -> float:
+    """MaxRuntimeInSeconds covers every attempt together, from the first TrainingStartTime."""
+    return (training_start if training_start is not None else creation) + max_runtime
+
+
+def pending_deadline(pending_since: float, max_pending: int | None) -> float | None:
+    """When a job waiting for capacity is stopped (None: it may wait for ever)."""
+    return None if max_pending is None else pending_since + max_pending
+
+
+def expired(deadline: float | None, now: float) -> bool:
+    return deadline is not None and now >= deadline
 
 
 class IllegalTransition(OrchestratorError):

@@ -7,7 +7,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from orchestrator import service
 from orchestrator.clock import Clock, SystemClock
 from orchestrator.config import Settings, settings_from_env
 from orchestrator.engine.context import EngineContext
@@ -17,6 +16,7 @@ from orchestrator.errors import ValidationError, training_job_not_found
 from orchestrator.lifecycle import is_terminal
 from orchestrator.metrics import operations
 from orchestrator.metrics.operations import trial_component_arn
+from orchestrator.operations import training_jobs as service
 from orchestrator.runtime.protocol import Runtime
 from orchestrator.search import service as search_service
 from orchestrator.search.records import SearchPage, TrainingJobRecord
@@ -42,8 +42,12 @@ class Orchestrator:
         runtime: Runtime | None = None,
         objects: ObjectStore | None = None,
         clock: Clock | None = None,
+        adopt_orphans: bool = True,
     ) -> None:
+        """`adopt_orphans=False` for short-lived processes (`orchestrator run`, `stop`): they
+        exit when their own job ends, so they must not take on other jobs."""
         self.settings = settings or settings_from_env()
+        self.adopt_orphans = adopt_orphans
         use_cache_dir(self.settings.home / "cache")
         database = Database(self.settings.database_path)
         self.store = JobStore(database)
@@ -65,13 +69,18 @@ class Orchestrator:
             ctx = EngineContext(
                 self.settings, self.store, self._runtime, self.objects, self.clock, self.metrics
             )
-            self._engine = Engine(ctx)
+            self._engine = Engine(ctx, self.adopt_orphans)
+            self._engine.start_loop()
         return self._engine
 
     def create_training_job(
         self, request: dict[str, Any], on_line: LineCallback | None = None
     ) -> dict[str, str]:
-        return {"TrainingJobArn": self.engine.create_training_job(request, on_line)}
+        """Validate and store the job, then run it on this process's engine."""
+        engine = self.engine
+        spec = service.create(self.store, self.settings, self.clock, engine.owner, request)
+        engine.submit(spec, on_line)
+        return {"TrainingJobArn": spec.arn}
 
     def describe_training_job(self, name: str) -> dict[str, Any]:
         return service.describe(self.store, name, self.metrics)
@@ -79,13 +88,22 @@ class Orchestrator:
     def list_training_jobs(self, **request: Any) -> dict[str, Any]:
         return service.list_jobs(self.store, request)
 
-    def stop_training_job(self, name: str) -> None:
-        if self._engine is None and self._runtime is None:
-            service.request_stop(self.store, name, self.clock)
-            record = self.store.require(name)
-            if record.has_live_owner(self.clock.now()):
-                return  # its live supervisor will act on the stop
-        self.engine.stop_training_job(name)
+    def stop_training_job(self, name: str, wait: bool = False) -> bool:
+        """StopTrainingJob. A job whose owner died is adopted here so the stop happens; with
+        `wait`, block until it is Stopped (a CLI must not exit with the job half-stopped).
+        True if this process took the job over."""
+        service.request_stop(self.store, name, self.clock)
+        if self._engine is None and self.store.require(name).has_live_owner(self.clock.now()):
+            return False  # its live supervisor will act on the stop
+        adopted = self.engine.take_over_if_orphan(name)
+        if adopted and wait:
+            self.engine.wait(name)
+        return adopted
+
+    def inject_fault(self, name: str, kind: str, after: float | None = None) -> dict[str, Any]:
+        """Make the job's current attempt fail as a platform fault would (an internal error),
+        now or `after` seconds from now: exercises RetryStrategy and recovery on purpose."""
+        return service.inject_fault(self.store, self.clock, name, kind, after)
 
     def wait(self, name: str, timeout: float | None = None, poll: float = 0.2) -> dict[str, Any]:
         """Block until the job ends (whichever process runs it); return its description."""
@@ -168,3 +186,8 @@ class Orchestrator:
     def recover(self) -> list[str]:
         """Adopt jobs whose supervising process died; reap leftover containers."""
         return self.engine.recover()
+
+    def close(self) -> None:
+        """Stop the engine loop (running jobs are left to their supervisors)."""
+        if self._engine is not None:
+            self._engine.close()

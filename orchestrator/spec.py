@@ -7,9 +7,13 @@ every `orchestrator run` (the start-latency benchmark counts it).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from orchestrator.metrics.scraper import MetricDefinition
+
+DEFAULT_MAX_RUNTIME = 86_400
 
 
 @dataclass(frozen=True)
@@ -44,3 +48,54 @@ class JobSpec:
     network_isolation: bool = False
     training_input_mode: str = "File"
     metric_definitions: list[MetricDefinition] = field(default_factory=list)
+    max_retry_attempts: int = 0
+    max_pending_seconds: int | None = None
+
+
+def metric_definitions_of(request: Mapping[str, Any]) -> list[MetricDefinition]:
+    algorithm = request.get("AlgorithmSpecification") or {}
+    return [
+        MetricDefinition(d["Name"], d["Regex"]) for d in algorithm.get("MetricDefinitions") or []
+    ]
+
+
+def _channel_spec(channel: Mapping[str, Any], default_mode: str) -> ChannelSpec:
+    s3 = channel["DataSource"]["S3DataSource"]
+    return ChannelSpec(
+        name=channel["ChannelName"],
+        uri=s3["S3Uri"],
+        input_mode=channel.get("InputMode") or default_mode,
+        content_type=channel.get("ContentType"),
+        distribution=s3.get("S3DataDistributionType") or "FullyReplicated",
+        record_wrapper=channel.get("RecordWrapperType"),
+        compression=channel.get("CompressionType"),
+    )
+
+
+def job_spec(request: Mapping[str, Any], arn: str) -> JobSpec:
+    """The engine's typed view of a request that passed validation (or was stored after it)."""
+    algo = request["AlgorithmSpecification"]
+    resources = request["ResourceConfig"]
+    mode = algo["TrainingInputMode"]
+    stopping = request.get("StoppingCondition") or {}
+    return JobSpec(
+        name=request["TrainingJobName"],
+        arn=arn,
+        image=algo["TrainingImage"],
+        entrypoint=algo.get("ContainerEntrypoint"),
+        arguments=algo.get("ContainerArguments"),
+        hyperparameters=dict(request.get("HyperParameters") or {}),
+        environment=dict(request.get("Environment") or {}),
+        channels=[_channel_spec(c, mode) for c in request.get("InputDataConfig") or []],
+        output_path=request["OutputDataConfig"]["S3OutputPath"],
+        compress_model=request["OutputDataConfig"].get("CompressionType", "GZIP") != "NONE",
+        instance_type=resources["InstanceType"],
+        instance_count=resources["InstanceCount"],
+        volume_size_gb=resources.get("VolumeSizeInGB") or 30,
+        max_runtime_seconds=stopping.get("MaxRuntimeInSeconds") or DEFAULT_MAX_RUNTIME,
+        network_isolation=bool(request.get("EnableNetworkIsolation")),
+        training_input_mode=mode,
+        metric_definitions=metric_definitions_of(request),
+        max_retry_attempts=(request.get("RetryStrategy") or {}).get("MaximumRetryAttempts", 0),
+        max_pending_seconds=stopping.get("MaxPendingTimeInSeconds"),
+    )

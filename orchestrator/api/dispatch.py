@@ -5,17 +5,19 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from orchestrator import service
-from orchestrator.api import resources
 from orchestrator.api.logs import LogsApi
-from orchestrator.errors import ProtocolError
+from orchestrator.errors import ProtocolError, ValidationError
 from orchestrator.local import Orchestrator
+from orchestrator.operations import resources
+from orchestrator.operations import training_jobs as service
 from orchestrator.validation.model import input_shape, validate_shape
 
 Handler = Callable[[dict[str, Any]], dict[str, Any]]
 
 SAGEMAKER_PREFIX = "SageMaker."
 LOGS_PREFIX = "Logs_20140328."
+# Operations of our own, beside the AWS ones (not in any AWS model): fault injection.
+ORCHESTRATOR_PREFIX = "Orchestrator."
 
 
 class Dispatcher:
@@ -43,6 +45,7 @@ class Dispatcher:
             "GetLogEvents": logs.get_log_events,
             "FilterLogEvents": logs.filter_log_events,
         }
+        self.own: dict[str, Handler] = {"InjectFault": self._inject_fault}
         self.metrics: dict[tuple[str, str], Handler] = {
             ("PUT", "/BatchPutMetrics"): lambda r: orch.batch_put_metrics(**r),
             ("POST", "/BatchGetMetrics"): lambda r: orch.batch_get_metrics(**r),
@@ -62,6 +65,11 @@ class Dispatcher:
                 return handler if validates_itself else _validated(operation, handler)
         if target.startswith(LOGS_PREFIX) and target[len(LOGS_PREFIX) :] in self.logs:
             return self.logs[target[len(LOGS_PREFIX) :]]
+        if (
+            target.startswith(ORCHESTRATOR_PREFIX)
+            and target[len(ORCHESTRATOR_PREFIX) :] in self.own
+        ):
+            return self.own[target[len(ORCHESTRATOR_PREFIX) :]]
         raise ProtocolError("UnknownOperationException", f"Unknown operation {target!r}.")
 
     def _rest(self, method: str, path: str) -> Handler:
@@ -75,6 +83,17 @@ class Dispatcher:
 
     def _create(self, request: dict[str, Any]) -> dict[str, Any]:
         return self.orch.create_training_job(request)
+
+    def _inject_fault(self, request: dict[str, Any]) -> dict[str, Any]:
+        """{"TrainingJobName", "FaultType": "internal-error", "AfterSeconds"?: number}"""
+        name, kind = request.get("TrainingJobName"), request.get("FaultType")
+        for field, value in (("TrainingJobName", name), ("FaultType", kind)):
+            if not isinstance(value, str) or not value:
+                raise ValidationError(f"{field} is required and must be a string")
+        after = request.get("AfterSeconds")
+        if after is not None and (isinstance(after, bool) or not isinstance(after, int | float)):
+            raise ValidationError(f"AfterSeconds must be a number, got {after!r}")
+        return self.orch.inject_fault(str(name), str(kind), after)
 
     def _stop(self, request: dict[str, Any]) -> dict[str, Any]:
         self.orch.stop_training_job(request["TrainingJobName"])

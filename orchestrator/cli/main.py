@@ -54,6 +54,14 @@ def _parser() -> argparse.ArgumentParser:
     describe.add_argument("name")
     stop = commands.add_parser("stop", help="StopTrainingJob: SIGTERM, grace period, SIGKILL")
     stop.add_argument("name")
+    fault = commands.add_parser(
+        "fault", help="inject a platform fault into a running job (exercises RetryStrategy)"
+    )
+    fault.add_argument("name")
+    fault.add_argument("kind", choices=["internal-error"], help="what happens to the job")
+    fault.add_argument(
+        "--after", type=float, metavar="SECONDS", help="when, from now (default: at once)"
+    )
     logs = commands.add_parser("logs", help="the job's container output")
     logs.add_argument("name")
     logs.add_argument("-f", "--follow", action="store_true", help="keep following until it ends")
@@ -125,8 +133,17 @@ def _dispatch(args: argparse.Namespace, orch: Orchestrator) -> int:
         print(to_json(orch.describe_training_job(args.name)))
         return 0
     if args.command == "stop":
-        orch.stop_training_job(args.name)
-        print(f"stopping {args.name}")
+        # A job whose owner died is stopped by this process itself: wait until it is done.
+        if orch.stop_training_job(args.name, wait=True):
+            status = orch.describe_training_job(args.name)["SecondaryStatus"]
+            print(f"stopped {args.name} ({status}); its supervising process had died")
+        else:
+            print(f"stopping {args.name}")
+        return 0
+    if args.command == "fault":
+        orch.inject_fault(args.name, args.kind, args.after)
+        when = f"in {args.after:g} s" if args.after else "now"
+        print(f"{args.kind} fault set for {args.name} ({when})")
         return 0
     if args.command == "logs":
         for stamp, text in orch.log_events(args.name, follow=args.follow):
@@ -166,7 +183,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.home:
         env["ORCHESTRATOR_HOME"] = str(Path(args.home).expanduser())
     try:
-        orch = Orchestrator(settings_from_env(env))
+        # Only long-lived engines take on jobs whose owner died; `run` and `stop` exit soon.
+        adopt = args.command in ("serve", "recover")
+        orch = Orchestrator(settings_from_env(env), adopt_orphans=adopt)
         return _dispatch(args, orch)
     except OrchestratorError as exc:
         code = getattr(exc, "code", type(exc).__name__)

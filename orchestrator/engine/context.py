@@ -1,21 +1,24 @@
-"""What every supervisor shares: settings, store, runtime, object store, clock."""
+"""What every supervisor shares: settings, stores, runtime, object store, clock, capacity."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from orchestrator.capacity import Capacity, host_capacity
 from orchestrator.clock import Clock
 from orchestrator.config import Settings
 from orchestrator.runtime.protocol import LABEL_JOB, LABEL_STORE, Runtime
 from orchestrator.storage.protocol import ObjectStore
+from orchestrator.store.capacity import CapacityLedger
 from orchestrator.store.jobs import JobStore
 from orchestrator.store.metrics import MetricStore
+from orchestrator.store.runs import HostRunStore
 
 
 @dataclass(frozen=True)
 class EngineContext:
-    """Shared by the engine and its supervisors; `capacity` is asked of the runtime once."""
+    """Shared by the engine and its supervisors; the host is asked of the runtime once."""
 
     settings: Settings
     store: JobStore
@@ -23,23 +26,40 @@ class EngineContext:
     objects: ObjectStore
     clock: Clock
     metrics: MetricStore
-    _capacity: list[tuple[int, int]] = field(default_factory=list, compare=False, repr=False)
+    runs: HostRunStore = field(init=False, compare=False, repr=False)
+    ledger: CapacityLedger = field(init=False, compare=False, repr=False)
+    _host: list[tuple[int, int]] = field(default_factory=list, compare=False, repr=False)
 
-    def capacity(self) -> tuple[int, int]:
-        """The host's (CPUs, memory bytes), asked of the runtime once per engine."""
-        if not self._capacity:
-            self._capacity.append(self.runtime.capacity())
-        return self._capacity[0]
+    def __post_init__(self) -> None:
+        # Both live in the job store's database: one file, one set of transactions.
+        object.__setattr__(self, "runs", HostRunStore(self.store.db))
+        object.__setattr__(self, "ledger", CapacityLedger(self.store.db))
+
+    def host(self) -> tuple[int, int]:
+        """The machine's (CPUs, memory bytes), asked of the runtime once per engine."""
+        if not self._host:
+            self._host.append(self.runtime.capacity())
+        return self._host[0]
+
+    def capacity(self) -> Capacity:
+        """What the scheduler may hand out: the host, or ORCHESTRATOR_CPUS/_MEMORY_GIB."""
+        cpus, memory = self.host()
+        s = self.settings
+        return host_capacity(cpus, memory, s.cpus, s.memory_gib, s.cpu_overcommit)
 
     def job_dir(self, name: str) -> Path:
         return self.settings.jobs_root / name
+
+    def workspace_dir(self, name: str, attempt: int, host: str) -> Path:
+        """The host side of /opt/ml: fresh for every attempt, so nothing leaks into the next."""
+        return self.job_dir(name) / f"attempt-{attempt}" / host
 
     def log_path(self, name: str, host: str = "algo-1") -> Path:
         return self.log_file(self.settings, name, host)
 
     @staticmethod
     def log_file(settings: Settings, name: str, host: str = "algo-1") -> Path:
-        """Where a host's log lives; readers need no engine to find it."""
+        """Where a host's log lives (every attempt appends to it); readers need no engine."""
         return settings.jobs_root / name / "logs" / f"{host}.log"
 
     def job_labels(self, name: str) -> dict[str, str]:

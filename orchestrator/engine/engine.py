@@ -1,4 +1,10 @@
-"""The embedded engine: accepts jobs, runs one supervisor thread each, adopts orphans."""
+"""The embedded engine: one supervisor thread per job, and a loop that keeps the store tidy.
+
+Every engine process (`serve`, `run`, the Python API) runs the loop: it adopts jobs whose
+owner died (where this engine takes on others' jobs), and reaps what ended jobs and replaced
+attempts left behind: containers and capacity shares. Jobs waiting for capacity are started
+by their own supervisors as soon as the shared ledger grants them a share.
+"""
 
 from __future__ import annotations
 
@@ -7,58 +13,47 @@ import os
 import threading
 import uuid
 
-from orchestrator import service
 from orchestrator.engine.context import EngineContext
 from orchestrator.engine.logs import LineCallback
 from orchestrator.engine.supervisor import Supervisor
 from orchestrator.errors import RuntimeFailure, ValidationError, training_job_not_found
 from orchestrator.lifecycle import is_terminal
-from orchestrator.runtime.protocol import LABEL_JOB, LABEL_STORE
-from orchestrator.spec import JobSpec
+from orchestrator.runtime.protocol import LABEL_ATTEMPT, LABEL_JOB, LABEL_STORE, ContainerInfo
+from orchestrator.spec import JobSpec, job_spec
 from orchestrator.store.jobs import JobRecord
-from orchestrator.validation.training_job import job_spec, validate_create_training_job
 
 log = logging.getLogger(__name__)
 
 
-def training_job_arn(region: str, account: str, name: str) -> str:
-    # The service lower-cases the name in the ARN.
-    return f"arn:aws:sagemaker:{region}:{account}:training-job/{name.lower()}"
+def new_owner() -> str:
+    """An engine's identity in the store's leases: host, process, and a random part."""
+    return f"{os.uname().nodename}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
 class Engine:
     """Runs training jobs in this process, one supervisor thread per job."""
 
-    def __init__(self, ctx: EngineContext) -> None:
+    def __init__(self, ctx: EngineContext, adopt_orphans: bool = True) -> None:
         self.ctx = ctx
-        self.owner = f"{os.uname().nodename}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.adopt_orphans = adopt_orphans
+        self.owner = new_owner()
         self._threads: dict[str, threading.Thread] = {}
+        self._lock = threading.Lock()
+        self._closing = threading.Event()
+        self._loop: threading.Thread | None = None
 
-    def create_training_job(
-        self, request: dict[str, object], on_line: LineCallback | None = None
-    ) -> str:
-        """Validate, store and start a job; return its ARN. The job runs in the background."""
-        validate_create_training_job(request)
-        settings = self.ctx.settings
-        name = str(request["TrainingJobName"])
-        arn = training_job_arn(settings.region, settings.account_id, name)
-        spec = job_spec(request, arn)
-        self.ctx.store.insert(name, arn, dict(request), self.ctx.clock.now())
-        self.ctx.store.claim(name, self.owner, self.ctx.clock.now(), settings.lease_seconds)
+    # -- jobs ------------------------------------------------------------------------------
+
+    def submit(self, spec: JobSpec, on_line: LineCallback | None = None) -> None:
+        """Run a job that was stored with this engine as its owner."""
         supervisor = Supervisor(self.ctx, spec, self.owner, on_line)
-        self._spawn(name, supervisor.run)
-        return arn
+        self._spawn(spec.name, supervisor.run)
 
     def _spawn(self, name: str, target: object) -> None:
         thread = threading.Thread(target=target, name=f"job-{name}", daemon=True)  # type: ignore[arg-type]
-        self._threads[name] = thread
+        with self._lock:
+            self._threads[name] = thread
         thread.start()
-
-    def stop_training_job(self, name: str) -> None:
-        service.request_stop(self.ctx.store, name, self.ctx.clock)
-        record = self.ctx.store.require(name)
-        if name not in self._threads and self._is_orphan(record):
-            self.adopt(name)  # nobody else will act on the stop
 
     def _is_orphan(self, record: JobRecord) -> bool:
         now = self.ctx.clock.now()
@@ -75,32 +70,72 @@ class Engine:
             name, self.owner, self.ctx.clock.now(), self.ctx.settings.lease_seconds
         ):
             return False
-        spec: JobSpec = job_spec(record.request, record.arn)
-        supervisor = Supervisor(self.ctx, spec, self.owner, on_line)
+        record = self.ctx.store.require(name)  # as it was when claimed
+        supervisor = Supervisor(self.ctx, job_spec(record.request, record.arn), self.owner, on_line)
         self._spawn(name, lambda: supervisor.adopt(record))
         return True
 
+    def take_over_if_orphan(self, name: str) -> bool:
+        """After a stop request: a job nobody supervises is adopted, so the stop happens."""
+        record = self.ctx.store.require(name)
+        return name not in self._threads and self._is_orphan(record) and self.adopt(name)
+
     def recover(self) -> list[str]:
-        """Adopt every orphaned job of this store and reap containers of ended jobs."""
+        """Adopt every orphaned job of this store and reap what ended jobs left."""
         adopted = [
             r.name for r in self.ctx.store.orphans(self.ctx.clock.now()) if self.adopt(r.name)
         ]
         self.reap()
         return adopted
 
+    # -- the loop --------------------------------------------------------------------------
+
+    def start_loop(self) -> None:
+        """Tick in the background (real time: the loop is housekeeping, not a deadline)."""
+        if self._loop is None:
+            self._loop = threading.Thread(target=self._run_loop, name="engine-loop", daemon=True)
+            self._loop.start()
+
+    def _run_loop(self) -> None:
+        while not self._closing.wait(self.ctx.settings.tick_seconds):
+            try:
+                self.tick()
+            except Exception:  # the loop outlives a bad tick (a busy store, a slow daemon)
+                log.exception("engine tick failed")
+
+    def tick(self) -> None:
+        """One pass: adopt orphans (if this engine takes them on), reap leftovers."""
+        if self.adopt_orphans:
+            for record in self.ctx.store.orphans(self.ctx.clock.now()):
+                self.adopt(record.name)
+        self.reap()
+
     def reap(self) -> int:
-        """Remove this store's containers whose job has ended or does not exist."""
+        """Remove this store's containers whose job ended (or is gone) or whose attempt was
+        replaced, and the capacity shares of ended jobs."""
         removed = 0
         store_label = {LABEL_STORE: str(self.ctx.settings.database_path)}
         for container in self.ctx.runtime.find(store_label):
-            record = self.ctx.store.get(container.labels.get(LABEL_JOB, ""))
-            if record is None or is_terminal(record.secondary):
+            if self._leftover(container):
                 try:
                     self.ctx.runtime.remove(container.id)
                     removed += 1
                 except RuntimeFailure:
                     log.warning("could not remove leftover container %s", container.id)
+        self.ctx.ledger.reap()
         return removed
+
+    def _leftover(self, container: ContainerInfo) -> bool:
+        record = self.ctx.store.get(container.labels.get(LABEL_JOB, ""))
+        if record is None or is_terminal(record.secondary):
+            return True
+        attempt = container.labels.get(LABEL_ATTEMPT, "")
+        return attempt.isdigit() and int(attempt) < record.attempt
+
+    def close(self) -> None:
+        self._closing.set()
+
+    # -- waiting ---------------------------------------------------------------------------
 
     def wait(self, name: str, timeout: float | None = None) -> JobRecord:
         """Block until this engine's supervisor for `name` has finished."""
@@ -110,8 +145,11 @@ class Engine:
         thread.join(timeout)
         return self.ctx.store.require(name)
 
+    def supervises(self, name: str) -> bool:
+        return name in self._threads
+
     def running(self) -> list[str]:
-        return [name for name, thread in self._threads.items() if thread.is_alive()]
+        return [name for name, thread in list(self._threads.items()) if thread.is_alive()]
 
     def join(self, timeout: float | None = None) -> None:
         for thread in list(self._threads.values()):

@@ -16,10 +16,10 @@ def command_of(spec: JobSpec) -> tuple[list[str] | None, list[str] | None]:
     return None, list(spec.arguments) if spec.arguments else ["train"]
 
 
-def limits_of(spec: JobSpec, capacity: tuple[int, int]) -> tuple[int, int]:
-    """(nano CPUs, memory bytes) of the instance type, capped at what the host has."""
+def limits_of(spec: JobSpec, host: tuple[int, int]) -> tuple[int, int]:
+    """(nano CPUs, memory bytes) of the instance type, capped at what the machine has."""
     wanted = resources_of(spec.instance_type)
-    host_cpus, host_memory = capacity
+    host_cpus, host_memory = host
     return min(wanted.vcpus, host_cpus) * 1_000_000_000, min(wanted.memory_bytes, host_memory)
 
 
@@ -34,25 +34,30 @@ def _mounts(ctx: EngineContext, spec: JobSpec, workspace: Workspace) -> list[Mou
     return mounts
 
 
+def container_name(spec: JobSpec, attempt: int, host: str) -> str:
+    """Unique per attempt, so a retry never collides with the container it replaces."""
+    return f"orchestrator-{spec.name}-{attempt}-{host}"
+
+
 def container_spec(
-    ctx: EngineContext, spec: JobSpec, workspace: Workspace, host: str = "algo-1"
+    ctx: EngineContext, spec: JobSpec, workspace: Workspace, attempt: int, host: str = "algo-1"
 ) -> ContainerSpec:
     entrypoint, command = command_of(spec)
-    nano_cpus, memory = limits_of(spec, ctx.capacity())
+    nano_cpus, memory = limits_of(spec, ctx.host())
     environment = {
         **spec.environment,
         "TRAINING_JOB_NAME": spec.name,
         "TRAINING_JOB_ARN": spec.arn,
     }
     return ContainerSpec(
-        name=f"orchestrator-{spec.name}-{host}",
+        name=container_name(spec, attempt, host),
         image=spec.image,
         hostname=host,
         entrypoint=entrypoint,
         command=command,
         environment=environment,
         mounts=_mounts(ctx, spec, workspace),
-        labels={**ctx.job_labels(spec.name), LABEL_HOST: host, LABEL_ATTEMPT: "1"},
+        labels={**ctx.job_labels(spec.name), LABEL_HOST: host, LABEL_ATTEMPT: str(attempt)},
         nano_cpus=nano_cpus,
         memory_bytes=memory,
         network_disabled=spec.network_isolation,

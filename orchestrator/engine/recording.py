@@ -25,7 +25,9 @@ class MetricRecorder:
         now: Callable[[], float],
         flush_seconds: float = 1.0,
         flush_points: int = 5000,
+        host: str = "algo-1",
     ) -> None:
+        self.host = host
         self.store = store
         self.job = job
         self.resource = resource
@@ -52,7 +54,9 @@ class MetricRecorder:
             self.commit()
 
     def commit(self) -> None:
-        self.store.append(self.resource, self.pending, job=self.job, scraped_lines=self.lines)
+        self.store.append(
+            self.resource, self.pending, job=self.job, scraped_lines=self.lines, host=self.host
+        )
         self.points_stored += len(self.pending)
         self.pending = []
         self._last_commit = self.now()

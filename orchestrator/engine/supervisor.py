@@ -1,8 +1,9 @@
-"""One supervisor per job: sequences prepare, download, train, stop and upload.
+"""One supervisor per job: runs its attempts, each placed, prepared, downloaded, trained.
 
-The lifecycle module decides which moves are legal; the store applies them compare-and-set. A
-stop is a move to Stopping made by anyone (this process or another terminal); the supervisor
-notices it when its own next move loses the race, or when it polls while training.
+The lifecycle module decides which moves are legal, whether a failure is retried and when a
+deadline has passed; failures.py decides what a failure is; the store applies moves
+compare-and-set. A stop is a move to Stopping made by anyone (this process or another
+terminal); the supervisor notices it when its own next move loses the race, or when it polls.
 """
 
 from __future__ import annotations
@@ -11,24 +12,41 @@ import contextlib
 import logging
 from collections.abc import Callable
 
+from orchestrator.capacity import demand_of, never_fits
 from orchestrator.engine.context import EngineContext
 from orchestrator.engine.heartbeat import Heartbeat
-from orchestrator.engine.logs import LineCallback, LogPump, complete_lines, lines_from
-from orchestrator.engine.outputs import describe_exit, upload_artifacts
-from orchestrator.engine.placement import container_spec
-from orchestrator.engine.recording import MetricRecorder
-from orchestrator.engine.workspace import Workspace
-from orchestrator.errors import ImageNotFound, RuntimeFailure, StorageFailure
-from orchestrator.lifecycle import MESSAGES, Secondary
-from orchestrator.metrics.scraper import Scraper
+from orchestrator.engine.hostrun import HostRunner
+from orchestrator.engine.logs import LineCallback
+from orchestrator.engine.outputs import upload_artifacts
+from orchestrator.errors import (
+    ContainerGone,
+    InjectedFault,
+    NoCapacity,
+    RuntimeFailure,
+    StorageFailure,
+)
+from orchestrator.failures import Failure, from_exception, from_exit
+from orchestrator.lifecycle import (
+    MESSAGES,
+    STOP_MESSAGES,
+    Secondary,
+    StopCause,
+    expired,
+    is_terminal,
+    pending_deadline,
+    retry_message,
+    runtime_deadline,
+    should_retry,
+    stopped_status,
+)
 from orchestrator.runtime.protocol import ExitStatus
 from orchestrator.spec import JobSpec
 from orchestrator.store.jobs import JobRecord
 
 log = logging.getLogger(__name__)
 
-STOP_USER = "user"
-STOP_MAX_RUNTIME = "max_runtime"
+PREPARING = "Preparing the instances for training."
+Step = Callable[[], ExitStatus]
 
 
 class StopRequested(Exception):
@@ -52,10 +70,9 @@ class Supervisor:
         self.owner = owner
         self.on_line = on_line
         self.current = Secondary.STARTING
-        self.container_id: str | None = None
-        self.started = False
-        self.pump: LogPump | None = None
-        self.workspace = Workspace(ctx.job_dir(spec.name) / "algo-1")
+        self.attempt = 1
+        self.adopted = False
+        self.host: HostRunner | None = None
         self.heartbeat = Heartbeat(
             ctx.store, spec.name, owner, ctx.clock, ctx.settings.lease_seconds
         )
@@ -64,12 +81,14 @@ class Supervisor:
 
     def run(self) -> None:
         """Drive a new job from Starting to a terminal status."""
-        self._guarded(self._run_new)
+        self._guarded(lambda: self._drive(self._attempt))
 
     def adopt(self, record: JobRecord) -> None:
         """Finish a job whose supervisor died, from where the store says it was."""
         self.current = record.secondary
-        self._guarded(lambda: self._run_adopted(record))
+        self.attempt = record.attempt
+        self.adopted = True
+        self._guarded(lambda: self._drive(self._resumption(record)))
 
     def _guarded(self, body: Callable[[], None]) -> None:
         self.heartbeat.start()
@@ -78,176 +97,190 @@ class Supervisor:
         except LostLease:
             log.warning("job %s was taken over by another engine", self.spec.name)
             self.heartbeat.stop()
-            return
+            return  # the new owner has the container, the workspace and the share
         except Exception as exc:  # last resort: a job never stays InProgress with no owner
             log.exception("supervisor of %s failed", self.spec.name)
-            self._fail(f"InternalServerError: {exc}")
+            self._fail(from_exception(exc).reason)
         self._cleanup()
 
-    # -- the normal path -------------------------------------------------------------------
+    # -- attempts --------------------------------------------------------------------------
 
-    def _run_new(self) -> None:
-        try:
-            self._prepare()
-            self._download()
-            self._launch()
-        except StopRequested:
-            self._finish_stopped()
-            return
-        except (ImageNotFound, StorageFailure) as exc:
-            self._fail(f"ClientError: {exc}")
-            return
-        except RuntimeFailure as exc:
-            self._fail(f"InternalServerError: {exc}")
-            return
-        self._finish(self._watch())
+    def _drive(self, step: Step) -> None:
+        """Run attempts until one ends the job: completed, failed for good, or stopped."""
+        while True:
+            try:
+                self._finish(step())
+                return
+            except StopRequested:
+                self._finish_stopped()
+                return
+            except LostLease:
+                raise
+            except Exception as exc:
+                failure = from_exception(exc)
+            if not should_retry(failure.retryable, self.attempt, self.spec.max_retry_attempts):
+                self._fail(failure.reason)
+                return
+            try:
+                self._begin_retry(failure)
+            except StopRequested:
+                self._finish_stopped()
+                return
+            step = self._attempt
 
-    def _prepare(self) -> None:
-        self._message("Preparing the instances for training.")
-        self.workspace.create(self.spec)
+    def _begin_retry(self, failure: Failure) -> None:
+        """Close the failed attempt and go back to Starting as the next one (persisted, so an
+        engine killed between attempts continues the count)."""
+        log.warning("job %s attempt %d failed: %s", self.spec.name, self.attempt, failure.reason)
+        self._close_host()
+        following = self.attempt + 1
+        message = retry_message(following, self.spec.max_retry_attempts, failure.reason)
+        self._advance(Secondary.STARTING, message, attempt=following)
+        self.attempt = following
 
-    def _download(self) -> None:
-        self._advance(Secondary.DOWNLOADING, training_start_time=self.ctx.clock.now())
-        for channel in self.spec.channels:
-            if channel.input_mode == "FastFile" and self.ctx.objects.local_directory(channel.uri):
-                continue  # mounted read-only at launch instead of copied
-            self.ctx.objects.download_prefix(channel.uri, self.workspace.channel_dir(channel.name))
-            self._check_stop()
-
-    def _launch(self) -> None:
+    def _attempt(self) -> ExitStatus:
+        if self.current != Secondary.DOWNLOADING:  # an adopted download was placed already
+            self._place()
+        self.host = HostRunner(self.ctx, self.spec, self.attempt, on_line=self.on_line)
+        if self.current == Secondary.STARTING:
+            self._message(PREPARING)
+        self.host.prepare()
+        if self.current != Secondary.DOWNLOADING:  # an adopted attempt may be there already
+            record = self.ctx.store.require(self.spec.name)
+            start = record.training_start_time or self.ctx.clock.now()
+            self._advance(Secondary.DOWNLOADING, training_start_time=start)
+        self.host.download(self._check_interrupts)
         self._advance(Secondary.TRAINING, "Downloading the training image.")
-        spec = container_spec(self.ctx, self.spec, self.workspace)
-        self.container_id = self.ctx.runtime.create(spec)
-        self.ctx.store.update(self.spec.name, container_id=self.container_id)
-        self.ctx.runtime.start(self.container_id)
-        self.started = True
-        # Follow only once started: Docker ends a follow on a created container at once, and
-        # replays a started one's output from its first line, so nothing is lost either way.
-        self._start_pump(skip_lines=0)
+        self.host.launch(replace_leftovers=self.adopted)
         self._message(MESSAGES[Secondary.TRAINING])
+        return self._watch()
 
-    def _start_pump(self, skip_lines: int) -> None:
-        assert self.container_id is not None
-        self.pump = LogPump(
-            self.ctx.runtime.logs(self.container_id),
-            self.ctx.log_path(self.spec.name),
-            skip_lines=skip_lines,
-            on_line=self.on_line,
-            now=self.ctx.clock.now,
-            recorder=self._recorder(skip_lines),
-        ).start()
+    # -- placement: Pending until the host has room ---------------------------------------
 
-    def _recorder(self, lines_in_file: int) -> MetricRecorder | None:
-        """A recorder resuming where the store says scraping stopped; lines the log file
-        already holds beyond that point are scraped from the file first."""
-        if not self.spec.metric_definitions:
-            return None
-        done = self.ctx.store.require(self.spec.name).metrics_lines
-        recorder = MetricRecorder(
-            self.ctx.metrics,
-            self.spec.name,
-            self.spec.arn,
-            Scraper(self.spec.metric_definitions),
-            done,
-            self.ctx.clock.now,
-        )
-        if lines_in_file > done:
-            for stamp, text in lines_from(self.ctx.log_path(self.spec.name), done):
-                recorder.feed(stamp, text)
-            recorder.commit()
-        return recorder
-
-    # -- watching: exit, stop request, deadline --------------------------------------------
-
-    def _deadline(self) -> float:
+    def _place(self) -> None:
+        capacity = self.ctx.capacity()
+        demand = demand_of(self.spec.instance_type, self.spec.instance_count, capacity)
+        impossible = never_fits(demand, capacity)
+        if impossible:
+            raise NoCapacity(impossible)
+        if self.ctx.ledger.request(self.spec.name, demand, capacity, self.ctx.clock.now()):
+            return
+        if self.current != Secondary.PENDING:
+            self._advance(
+                Secondary.PENDING,
+                f"Waiting for capacity: the job needs {demand.describe()}; this host offers"
+                f" {capacity.describe()} and other jobs hold or wait for it.",
+                pending_since=self.ctx.clock.now(),
+            )
         record = self.ctx.store.require(self.spec.name)
-        start = record.training_start_time or record.creation_time
-        return start + self.spec.max_runtime_seconds
+        since = record.pending_since or self.ctx.clock.now()
+        deadline = pending_deadline(since, self.spec.max_pending_seconds)
+        while not self.ctx.ledger.request(self.spec.name, demand, capacity, self.ctx.clock.now()):
+            self._check_interrupts()
+            if expired(deadline, self.ctx.clock.now()):
+                self._request_own_stop(StopCause.MAX_PENDING)
+                raise StopRequested
+            self.ctx.clock.sleep(self.ctx.settings.poll_seconds)
+        self._advance(Secondary.STARTING, PREPARING)
+
+    # -- watching: exit, stop request, fault, deadline --------------------------------------
 
     def _watch(self) -> ExitStatus:
-        assert self.container_id is not None
-        deadline = self._deadline()
-        poll = self.ctx.settings.poll_seconds
+        host = self._require_host()
+        record = self.ctx.store.require(self.spec.name)
+        deadline = runtime_deadline(
+            record.training_start_time, record.creation_time, self.spec.max_runtime_seconds
+        )
+        grace = self.ctx.settings.stop_grace_seconds
         while True:
-            status = self.ctx.runtime.wait(self.container_id, timeout=poll)
+            status = host.wait(self.ctx.settings.poll_seconds)
             if status is not None:
                 return status
-            if self.heartbeat.lost:
-                raise LostLease
-            if self.current == Secondary.STOPPING or self._stop_requested():
-                return self._stop_container()
-            if self.ctx.clock.now() >= deadline:
-                self._request_own_stop(STOP_MAX_RUNTIME, MESSAGES[Secondary.MAX_RUNTIME_EXCEEDED])
-                return self._stop_container()
+            record = self._current_record()
+            if self.current == Secondary.STOPPING or record.secondary == Secondary.STOPPING:
+                self.current = Secondary.STOPPING
+                return host.stop(grace)
+            self._check_fault(record)
+            if expired(deadline, self.ctx.clock.now()):
+                self._request_own_stop(StopCause.MAX_RUNTIME)
+                return host.stop(grace)
 
-    def _stop_requested(self) -> bool:
-        record = self.ctx.store.require(self.spec.name)
+    def _current_record(self) -> JobRecord:
+        """The job as the store has it now; LostLease if another engine took it."""
+        if self.heartbeat.lost:
+            raise LostLease
+        return self.ctx.store.require(self.spec.name)
+
+    def _check_interrupts(self) -> None:
+        """Between steps: a stop request, an injected fault, a lost lease."""
+        record = self._current_record()
         if record.secondary == Secondary.STOPPING:
             self.current = Secondary.STOPPING
-            return True
-        return False
+            raise StopRequested
+        self._check_fault(record)
 
-    def _request_own_stop(self, cause: str, message: str) -> None:
+    def _check_fault(self, record: JobRecord) -> None:
+        if record.fault is None or (record.fault_at or 0.0) > self.ctx.clock.now():
+            return
+        self.ctx.store.update(self.spec.name, fault=None, fault_at=None)
+        if self.host is not None:
+            self.host.kill()
+        raise InjectedFault(
+            f"an injected {record.fault} fault ended attempt {self.attempt} in {self.current.value}"
+        )
+
+    def _request_own_stop(self, cause: StopCause) -> None:
         with contextlib.suppress(StopRequested):  # a user stop got there first; it wins
-            self._advance(Secondary.STOPPING, message, stop_cause=cause)
-
-    def _stop_container(self) -> ExitStatus:
-        """SIGTERM, the grace period, SIGKILL; then the exit status."""
-        assert self.container_id is not None
-        grace = self.ctx.settings.stop_grace_seconds
-        self.ctx.runtime.stop(self.container_id, grace)
-        status = self.ctx.runtime.wait(self.container_id, timeout=grace + 30)
-        return status or ExitStatus(137)
+            self._advance(Secondary.STOPPING, STOP_MESSAGES[cause], stop_cause=cause.value)
 
     # -- finishing -------------------------------------------------------------------------
 
     def _finish(self, status: ExitStatus) -> None:
-        self._drain_logs()
+        host = self._require_host()
+        host.drain()
+        host.record_exit(status)
         self.ctx.store.update(self.spec.name, exit_code=status.code)
         if self.current == Secondary.STOPPING:
-            self._finish_stopped()
+            raise StopRequested
+        self._advance(Secondary.UPLOADING)
+        artifacts = self._upload()
+        if status.code == 0:
+            self._end(Secondary.COMPLETED, model_artifacts=artifacts)
             return
+        failure = from_exit(status, host.workspace.failure_reason())
+        self._end(Secondary.FAILED, failure_reason=failure.reason, model_artifacts=artifacts)
+
+    def _upload(self) -> str:
         try:
-            self._advance(Secondary.UPLOADING)
-            artifacts = upload_artifacts(self.ctx.objects, self.spec, self.workspace)
-            if status.code == 0:
-                self._end(Secondary.COMPLETED, model_artifacts=artifacts)
-            else:
-                reason = self.workspace.failure_reason() or describe_exit(status)
-                self._end(Secondary.FAILED, failure_reason=reason, model_artifacts=artifacts)
-        except StopRequested:
-            self._finish_stopped()
-        except StorageFailure as exc:
-            self._fail(f"ClientError: could not upload the training artifacts: {exc}")
+            return upload_artifacts(self.ctx.objects, self.spec, self._require_host().workspace)
+        except StorageFailure as exc:  # keep its class: an outage is retried, bad data is not
+            raise type(exc)(f"could not upload the training artifacts: {exc}") from exc
 
     def _finish_stopped(self) -> None:
         """After a stop: upload what the container saved, then Stopped or MaxRuntimeExceeded."""
-        self._drain_logs()
-        record = self.ctx.store.require(self.spec.name)
         artifacts = None
-        if self.started:
+        if self.host is not None and self.host.started:
+            self.host.drain()
             self._message("Uploading generated training model.")
             try:
-                artifacts = upload_artifacts(self.ctx.objects, self.spec, self.workspace)
+                artifacts = self._upload()
             except StorageFailure as exc:
-                self._fail(f"ClientError: could not upload the training artifacts: {exc}")
+                self._fail(from_exception(exc).reason)
                 return
-        final = (
-            Secondary.MAX_RUNTIME_EXCEEDED
-            if record.stop_cause == STOP_MAX_RUNTIME
-            else Secondary.STOPPED
-        )
-        self._end(final, model_artifacts=artifacts)
+        cause = self.ctx.store.require(self.spec.name).stop_cause
+        message = STOP_MESSAGES[StopCause.MAX_PENDING] if cause == StopCause.MAX_PENDING else None
+        self._end(stopped_status(cause), message, model_artifacts=artifacts)
 
-    def _end(self, final: Secondary, **data: object) -> None:
-        self._advance(final, None, training_end_time=self.ctx.clock.now(), **data)
+    def _end(self, final: Secondary, message: str | None = None, **data: object) -> None:
+        self._advance(final, message, training_end_time=self.ctx.clock.now(), **data)
 
     def _fail(self, reason: str) -> None:
         """Move to Failed from wherever the job is; a concurrent stop turns it into Stopped."""
-        reason = reason[:1024]
         for _ in range(3):
             record = self.ctx.store.get(self.spec.name)
-            if record is None or record.secondary.value in ("Completed", "Failed", "Stopped"):
+            if record is None or record.owner not in (None, self.owner):
+                return
+            if is_terminal(record.secondary):
                 return
             now = self.ctx.clock.now()
             if self.ctx.store.move(
@@ -255,66 +288,52 @@ class Supervisor:
                 record.secondary,
                 Secondary.FAILED,
                 now,
-                failure_reason=reason,
+                failure_reason=reason[:1024],
                 training_end_time=now,
             ):
                 self.current = Secondary.FAILED
                 return
 
-    def _drain_logs(self) -> None:
-        """Wait for the log to be read to its end, however long a flood takes, as long as it
-        makes progress; a stream stuck for 30 s is given up (and said so)."""
-        if self.pump is None:
-            return
-        while self.pump.alive():
-            before = self.pump.lines
-            self.pump.join(timeout=30)
-            if self.pump.alive() and self.pump.lines == before:
-                log.warning("log of %s stopped making progress", self.spec.name)
-                break
-        if self.pump.error is not None:
-            log.warning("log of %s is incomplete: %s", self.spec.name, self.pump.error)
+    def _close_host(self) -> None:
+        if self.host is not None:
+            self.host.close()
+            self.host = None
 
     def _cleanup(self) -> None:
-        if self.container_id is not None:
-            try:
-                self.ctx.runtime.remove(self.container_id)
-            except RuntimeFailure:
-                log.warning("could not remove container %s", self.container_id)
-        self.workspace.remove()
+        self._close_host()
+        self.ctx.ledger.release(self.spec.name)
         self.heartbeat.stop()
         self.ctx.store.release(self.spec.name, self.owner)
 
+    def _require_host(self) -> HostRunner:
+        if self.host is None:
+            raise RuntimeFailure(f"job {self.spec.name} has no running host")
+        return self.host
+
     # -- adoption --------------------------------------------------------------------------
 
-    def _run_adopted(self, record: JobRecord) -> None:
-        found = self.ctx.runtime.find(self.ctx.job_labels(self.spec.name))
-        if found:
-            self.container_id = found[0].id
-        resumable = (Secondary.TRAINING, Secondary.STOPPING, Secondary.UPLOADING)
-        if not found or record.secondary not in resumable:
-            self._abandoned(record, container_exists=bool(found))
-            return
-        self.started = True
-        self._start_pump(skip_lines=complete_lines(self.ctx.log_path(self.spec.name)))
+    def _resumption(self, record: JobRecord) -> Step:
+        """What to do first for a job found in `record`'s state with no live supervisor."""
+        if record.secondary in (Secondary.STARTING, Secondary.PENDING, Secondary.DOWNLOADING):
+            return self._attempt  # no container yet: this attempt starts over, same number
+        self.host = HostRunner(self.ctx, self.spec, self.attempt, on_line=self.on_line)
+        run = self.ctx.runs.get(self.spec.name, self.attempt, self.host.host)
+        attached = self.host.attach(run)
         if record.secondary == Secondary.UPLOADING:
-            self._finish(ExitStatus(record.exit_code or 0))
-        else:
-            self._finish(self._watch())
-
-    def _abandoned(self, record: JobRecord, container_exists: bool) -> None:
+            return lambda: ExitStatus(record.exit_code or 0)
+        if attached:
+            return self._watch
         if record.secondary == Secondary.STOPPING:
-            self._end(Secondary.STOPPED)
-            return
-        if container_exists:
-            state = "could not be resumed"
-        elif record.container_id is not None:
-            state = "is gone"
-        else:
-            state = "was never started"
-        self._fail(
-            "InternalServerError: the process supervising the job ended before the job did,"
-            f" and its training container {state}"
+            return self._raise_stop  # nothing ran to the end: nothing to upload
+        return self._lost_container
+
+    def _raise_stop(self) -> ExitStatus:
+        raise StopRequested
+
+    def _lost_container(self) -> ExitStatus:
+        raise ContainerGone(
+            f"the training container of {self._require_host().host} (attempt {self.attempt})"
+            " is gone, and the process that supervised it had ended"
         )
 
     # -- moves -----------------------------------------------------------------------------
@@ -325,16 +344,14 @@ class Supervisor:
             self.current = target
             return
         record = self.ctx.store.require(self.spec.name)
+        if record.owner not in (None, self.owner):
+            raise LostLease
         if record.secondary == Secondary.STOPPING:
             self.current = Secondary.STOPPING
             raise StopRequested
         raise RuntimeFailure(
             f"job {self.spec.name} is {record.secondary.value}, expected {self.current.value}"
         )
-
-    def _check_stop(self) -> None:
-        if self._stop_requested():
-            raise StopRequested
 
     def _message(self, text: str) -> None:
         self.ctx.store.set_message(self.spec.name, text, self.ctx.clock.now())

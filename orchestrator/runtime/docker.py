@@ -1,4 +1,9 @@
-"""The only module that imports docker: Docker Engine API calls, errors mapped to ours."""
+"""The only module that imports docker: Docker Engine API calls, errors mapped to ours.
+
+Idempotent calls (start, stop, inspect, list, remove, info) are retried a few times, briefly,
+when the daemon hiccups (a dropped connection, a 5xx); tenacity keeps that bounded. A container
+that disappears under us (`docker rm -f` from outside) is ContainerGone: a lost instance.
+"""
 
 from __future__ import annotations
 
@@ -11,27 +16,59 @@ import docker
 import docker.errors
 import docker.types
 import requests.exceptions
+import tenacity
 
-from orchestrator.errors import ImageNotFound, RuntimeFailure
+from orchestrator.errors import ContainerGone, ImageNotFound, RuntimeFailure
 from orchestrator.runtime.protocol import ContainerInfo, ContainerSpec, ExitStatus
 
 P = ParamSpec("P")
 T = TypeVar("T")
 
+RETRY_ATTEMPTS = 4
+
+
+def _transient(exc: BaseException) -> bool:
+    """Worth another try: the daemon dropped the connection, or answered 5xx."""
+    if isinstance(exc, requests.exceptions.ConnectionError):
+        return True
+    status = getattr(exc, "status_code", None)
+    return isinstance(exc, docker.errors.APIError) and isinstance(status, int) and status >= 500
+
+
+_retrying = tenacity.retry(
+    retry=tenacity.retry_if_exception(_transient),
+    stop=tenacity.stop_after_attempt(RETRY_ATTEMPTS),
+    wait=tenacity.wait_exponential(multiplier=0.1, max=1.0),
+    reraise=True,
+)
+
 
 def _mapped(func: Callable[P, T]) -> Callable[P, T]:
-    """Turn docker-py and transport errors into RuntimeFailure, keeping the cause."""
+    """Turn docker-py and transport errors into ours, keeping the cause."""
 
     @functools.wraps(func)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
         try:
             return func(*args, **kwargs)
+        except docker.errors.NotFound as exc:
+            if func.__name__ in _ON_A_CONTAINER:
+                raise ContainerGone(f"docker {func.__name__}: the container is gone") from exc
+            raise RuntimeFailure(f"docker {func.__name__} failed: {exc}") from exc
         except docker.errors.DockerException as exc:
             raise RuntimeFailure(f"docker {func.__name__} failed: {exc}") from exc
         except requests.exceptions.ConnectionError as exc:
             raise RuntimeFailure(f"docker {func.__name__}: the daemon did not answer") from exc
 
     return wrapper
+
+
+def _idempotent(func: Callable[P, T]) -> Callable[P, T]:
+    """Mapped errors, after brief retries of transient ones."""
+    return _mapped(functools.wraps(func)(_retrying(func)))
+
+
+# Calls on one container: a 404 there means the container vanished.
+_ON_A_CONTAINER = frozenset({"start", "wait", "stop"})
 
 
 class DockerRuntime:
@@ -103,7 +140,7 @@ class DockerRuntime:
                 f" ({str(exc).splitlines()[0][:200]}); build or load it first"
             ) from exc
 
-    @_mapped
+    @_idempotent
     def start(self, container_id: str) -> None:
         self.api.start(container_id)
 
@@ -118,7 +155,7 @@ class DockerRuntime:
         state = self.api.inspect_container(container_id)["State"]
         return ExitStatus(int(result["StatusCode"]), bool(state.get("OOMKilled")))
 
-    @_mapped
+    @_idempotent
     def stop(self, container_id: str, grace_seconds: float) -> None:
         self.api.stop(container_id, timeout=round(grace_seconds))
 
@@ -129,12 +166,12 @@ class DockerRuntime:
         except docker.errors.DockerException as exc:
             raise RuntimeFailure(f"docker logs failed: {exc}") from exc
 
-    @_mapped
+    @_idempotent
     def remove(self, container_id: str) -> None:
         with contextlib.suppress(docker.errors.NotFound):
             self.api.remove_container(container_id, force=True)
 
-    @_mapped
+    @_idempotent
     def find(self, labels: dict[str, str]) -> list[ContainerInfo]:
         selectors = [f"{key}={value}" for key, value in labels.items()]
         found = self.api.containers(all=True, filters={"label": selectors})
@@ -143,7 +180,7 @@ class DockerRuntime:
             for c in found
         ]
 
-    @_mapped
+    @_idempotent
     def capacity(self) -> tuple[int, int]:
         info = self.api.info()
         return int(info["NCPU"]), int(info["MemTotal"])

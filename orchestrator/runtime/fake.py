@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from orchestrator.clock import Clock
-from orchestrator.errors import ImageNotFound, RuntimeFailure
+from orchestrator.errors import ContainerGone, ImageNotFound, RuntimeFailure
 from orchestrator.runtime.protocol import ContainerInfo, ContainerSpec, ExitStatus
 
 SIGTERM_EXIT = 143
@@ -69,7 +69,7 @@ class FakeRuntime:
     def _get(self, container_id: str) -> FakeContainer:
         container = self.containers.get(container_id)
         if container is None or container.removed:
-            raise RuntimeFailure(f"no such container: {container_id}")
+            raise ContainerGone(f"no such container: {container_id}")
         return container
 
     def start(self, container_id: str) -> None:

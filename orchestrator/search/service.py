@@ -5,8 +5,8 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-from orchestrator import service
 from orchestrator.errors import ValidationError
+from orchestrator.operations import training_jobs as service
 from orchestrator.search.compiler import compile_expression
 from orchestrator.search.expression import parse
 from orchestrator.search.properties import Kind, flatten, property_kind

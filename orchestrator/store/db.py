@@ -30,7 +30,11 @@ CREATE TABLE IF NOT EXISTS jobs (
     version INTEGER NOT NULL DEFAULT 0,
     indexed_version INTEGER NOT NULL DEFAULT -1,
     owner TEXT,
-    lease_expires REAL
+    lease_expires REAL,
+    attempt INTEGER NOT NULL DEFAULT 1,
+    pending_since REAL,
+    fault TEXT,
+    fault_at REAL
 );
 CREATE INDEX IF NOT EXISTS jobs_arn ON jobs (arn);
 CREATE INDEX IF NOT EXISTS jobs_creation ON jobs (creation_time, name);
@@ -82,6 +86,28 @@ CREATE INDEX IF NOT EXISTS search_props_num ON search_props (path, num, job)
     WHERE num IS NOT NULL;
 CREATE INDEX IF NOT EXISTS search_props_text ON search_props (path, text, job)
     WHERE text IS NOT NULL;
+CREATE TABLE IF NOT EXISTS host_runs (
+    job TEXT NOT NULL REFERENCES jobs(name) ON DELETE CASCADE,
+    attempt INTEGER NOT NULL,
+    host TEXT NOT NULL,
+    container_id TEXT,
+    log_base INTEGER NOT NULL DEFAULT 0,
+    exit_code INTEGER,
+    PRIMARY KEY (job, attempt, host)
+);
+CREATE TABLE IF NOT EXISTS log_streams (
+    job TEXT NOT NULL REFERENCES jobs(name) ON DELETE CASCADE,
+    host TEXT NOT NULL,
+    scraped_lines INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (job, host)
+);
+CREATE TABLE IF NOT EXISTS allocations (
+    job TEXT PRIMARY KEY,
+    seq INTEGER NOT NULL,
+    cpus REAL NOT NULL,
+    memory INTEGER NOT NULL,
+    granted INTEGER NOT NULL DEFAULT 0
+);
 CREATE TABLE IF NOT EXISTS tags (
     job TEXT NOT NULL REFERENCES jobs(name) ON DELETE CASCADE,
     key TEXT NOT NULL,
@@ -94,6 +120,10 @@ _ADDED_COLUMNS = {
     "metrics_lines": "INTEGER NOT NULL DEFAULT 0",
     "version": "INTEGER NOT NULL DEFAULT 0",
     "indexed_version": "INTEGER NOT NULL DEFAULT -1",
+    "attempt": "INTEGER NOT NULL DEFAULT 1",
+    "pending_since": "REAL",
+    "fault": "TEXT",
+    "fault_at": "REAL",
 }
 
 

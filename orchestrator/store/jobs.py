@@ -22,6 +22,10 @@ _DATA_COLUMNS = frozenset(
         "stop_cause",
         "exit_code",
         "container_id",
+        "attempt",
+        "pending_since",
+        "fault",
+        "fault_at",
     }
 )
 _SORT_COLUMNS = {"Name": "name", "CreationTime": "creation_time", "Status": "status"}
@@ -51,11 +55,14 @@ class JobRecord:
     stop_cause: str | None
     exit_code: int | None
     container_id: str | None
-    metrics_lines: int
     version: int
     indexed_version: int
     owner: str | None
     lease_expires: float | None
+    attempt: int
+    pending_since: float | None
+    fault: str | None
+    fault_at: float | None
 
     @property
     def secondary(self) -> Secondary:
@@ -67,9 +74,13 @@ class JobRecord:
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> JobRecord:
-        values = dict(row)
+        values = {key: row[key] for key in _RECORD_FIELDS}
         values["request"] = json.loads(values["request"])
         return cls(**values)
+
+
+# Columns of older stores that nothing reads any more (metrics_lines: now per host stream).
+_RECORD_FIELDS = tuple(JobRecord.__dataclass_fields__)
 
 
 @dataclass(frozen=True)
@@ -106,15 +117,36 @@ class JobStore:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    def insert(self, name: str, arn: str, request: dict[str, Any], now: float) -> JobRecord:
-        """Create a job in Starting; a name already used is ResourceInUse."""
+    def insert(
+        self,
+        name: str,
+        arn: str,
+        request: dict[str, Any],
+        now: float,
+        owner: str | None = None,
+        lease_seconds: float = 0.0,
+    ) -> JobRecord:
+        """Create a job in Starting, held by `owner` from the first instant (so no other engine
+        can adopt it before its supervisor runs); a name already used is ResourceInUse."""
         tags = request.get("Tags") or []
+        lease = now + lease_seconds if owner is not None else None
         try:
             with self.db.write() as conn:
                 conn.execute(
                     "INSERT INTO jobs (name, arn, status, secondary_status, request,"
-                    " creation_time, last_modified_time) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    (name, arn, "InProgress", "Starting", json.dumps(request), now, now),
+                    " creation_time, last_modified_time, owner, lease_expires)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        name,
+                        arn,
+                        "InProgress",
+                        "Starting",
+                        json.dumps(request),
+                        now,
+                        now,
+                        owner,
+                        lease,
+                    ),
                 )
                 self._open_transition(conn, name, 1, Secondary.STARTING, now, None)
                 conn.executemany(

@@ -59,9 +59,10 @@ class MetricStore:
         points: Sequence[NewPoint],
         job: str | None = None,
         scraped_lines: int | None = None,
+        host: str = "algo-1",
     ) -> None:
-        """Store points; with `job`, also record how many log lines they cover, in the same
-        transaction, so a job's scrape position and its points never disagree."""
+        """Store points; with `job`, also record how many lines of the host's log they cover,
+        in the same transaction, so a stream's scrape position and its points never disagree."""
         with self.db.write() as conn:
             if points:
                 self._insert(conn, resource, points)
@@ -69,7 +70,9 @@ class MetricStore:
                 conn.execute("UPDATE jobs SET version = version + 1 WHERE arn = ?", (resource,))
             if job is not None and scraped_lines is not None:
                 conn.execute(
-                    "UPDATE jobs SET metrics_lines = ? WHERE name = ?", (scraped_lines, job)
+                    "INSERT INTO log_streams (job, host, scraped_lines) VALUES (?, ?, ?)"
+                    " ON CONFLICT (job, host) DO UPDATE SET scraped_lines = excluded.scraped_lines",
+                    (job, host, scraped_lines),
                 )
 
     def _insert(self, conn: sqlite3.Connection, resource: str, points: Sequence[NewPoint]) -> None:

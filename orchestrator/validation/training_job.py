@@ -10,11 +10,10 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from orchestrator.metrics.scraper import MetricDefinition, definition_errors
-from orchestrator.spec import ChannelSpec, JobSpec
+from orchestrator.metrics.scraper import definition_errors
+from orchestrator.spec import metric_definitions_of
 from orchestrator.validation.model import raise_for_errors, shape_errors
 
-DEFAULT_MAX_RUNTIME = 86_400
 MAX_RUNTIME_LIMIT = 28 * 86_400
 NOT_YET = "is not supported by this orchestrator yet"
 
@@ -48,13 +47,7 @@ _UNSUPPORTED: list[tuple[tuple[str, ...], Callable[[Any], bool], str]] = [
         lambda v: v is not None,
         f"StoppingCondition.MaxWaitTimeInSeconds (managed spot training) {NOT_YET}",
     ),
-    (
-        ("StoppingCondition", "MaxPendingTimeInSeconds"),
-        lambda v: v is not None,
-        f"StoppingCondition.MaxPendingTimeInSeconds {NOT_YET}",
-    ),
     (("CheckpointConfig",), bool, f"CheckpointConfig {NOT_YET}"),
-    (("RetryStrategy",), bool, f"RetryStrategy {NOT_YET}"),
     (
         ("ResourceConfig", "KeepAlivePeriodInSeconds"),
         bool,
@@ -174,13 +167,8 @@ def _output_errors(request: Request) -> list[str]:
     )
 
 
-def _metric_definitions(request: Request) -> list[MetricDefinition]:
-    defined = _truthy(request, "AlgorithmSpecification", "MetricDefinitions") or []
-    return [MetricDefinition(d["Name"], d["Regex"]) for d in defined]
-
-
 def _rule_errors(request: Request) -> list[str]:
-    errors = _unsupported(request) + definition_errors(_metric_definitions(request))
+    errors = _unsupported(request) + definition_errors(metric_definitions_of(request))
     for check in (_algorithm_errors, _resource_errors, _stopping_errors):
         errors += check(request)
     return errors + _input_errors(request) + _output_errors(request)
@@ -191,43 +179,3 @@ def validate_create_training_job(request: Request) -> None:
     errors = shape_errors(request, "CreateTrainingJobRequest")
     raise_for_errors(errors)  # cross-field rules assume well-typed input
     raise_for_errors(_rule_errors(request))
-
-
-def _channel_spec(channel: Mapping[str, Any], default_mode: str) -> ChannelSpec:
-    s3 = channel["DataSource"]["S3DataSource"]
-    return ChannelSpec(
-        name=channel["ChannelName"],
-        uri=s3["S3Uri"],
-        input_mode=channel.get("InputMode") or default_mode,
-        content_type=channel.get("ContentType"),
-        distribution=s3.get("S3DataDistributionType") or "FullyReplicated",
-        record_wrapper=channel.get("RecordWrapperType"),
-        compression=channel.get("CompressionType"),
-    )
-
-
-def job_spec(request: Request, arn: str) -> JobSpec:
-    """The engine's typed view of a request that passed validate_create_training_job."""
-    algo = request["AlgorithmSpecification"]
-    resources = request["ResourceConfig"]
-    mode = algo["TrainingInputMode"]
-    stopping = request.get("StoppingCondition") or {}
-    return JobSpec(
-        name=request["TrainingJobName"],
-        arn=arn,
-        image=algo["TrainingImage"],
-        entrypoint=algo.get("ContainerEntrypoint"),
-        arguments=algo.get("ContainerArguments"),
-        hyperparameters=dict(request.get("HyperParameters") or {}),
-        environment=dict(request.get("Environment") or {}),
-        channels=[_channel_spec(c, mode) for c in request.get("InputDataConfig") or []],
-        output_path=request["OutputDataConfig"]["S3OutputPath"],
-        compress_model=request["OutputDataConfig"].get("CompressionType", "GZIP") != "NONE",
-        instance_type=resources["InstanceType"],
-        instance_count=resources["InstanceCount"],
-        volume_size_gb=resources.get("VolumeSizeInGB") or 30,
-        max_runtime_seconds=stopping.get("MaxRuntimeInSeconds") or DEFAULT_MAX_RUNTIME,
-        network_isolation=bool(request.get("EnableNetworkIsolation")),
-        training_input_mode=mode,
-        metric_definitions=_metric_definitions(request),
-    )

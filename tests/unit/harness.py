@@ -10,14 +10,17 @@ from typing import Any
 from orchestrator.clock import FakeClock
 from orchestrator.config import Settings
 from orchestrator.engine.context import EngineContext
-from orchestrator.engine.engine import training_job_arn
+from orchestrator.engine.engine import Engine
+from orchestrator.operations import training_jobs
+from orchestrator.operations.training_jobs import training_job_arn
 from orchestrator.engine.supervisor import Supervisor
 from orchestrator.runtime.fake import FakeProgram, FakeRuntime
 from orchestrator.storage.local import LocalObjectStore
 from orchestrator.store.db import Database
 from orchestrator.store.jobs import JobStore
 from orchestrator.store.metrics import MetricStore
-from orchestrator.validation.training_job import job_spec, validate_create_training_job
+from orchestrator.spec import job_spec
+from orchestrator.validation.training_job import validate_create_training_job
 
 BASE_REQUEST: dict[str, Any] = {
     "TrainingJobName": "job-1",
@@ -82,6 +85,12 @@ class Harness:
         self.store.insert(name, arn, req, self.clock.now())
         self.store.claim(name, "test-owner", self.clock.now(), 30)
         return Supervisor(self.ctx, job_spec(req, arn), "test-owner")
+
+    def create(self, engine: Engine, req: dict[str, Any]) -> str:
+        """CreateTrainingJob through the operations layer, run by `engine`."""
+        spec = training_jobs.create(self.store, self.settings, self.clock, engine.owner, req)
+        engine.submit(spec)
+        return spec.arn
 
     def run(self, req: dict[str, Any]) -> Supervisor:
         supervisor = self.supervisor(req)

@@ -33,6 +33,11 @@ LEGAL = {
     ("Stopping", "MaxRuntimeExceeded"),
     ("Stopping", "MaxWaitTimeExceeded"),
     ("Stopping", "Failed"),
+    # a retried attempt (RetryStrategy) starts over from wherever the last one failed
+    ("Starting", "Starting"),
+    ("Downloading", "Starting"),
+    ("Training", "Starting"),
+    ("Uploading", "Starting"),
 } | {
     (active, target)
     for active in (

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from orchestrator import service
+from orchestrator.operations import training_jobs as service
 from orchestrator.errors import ValidationError
 from orchestrator.metrics import operations
 from orchestrator.metrics.operations import batch_get_metrics, batch_put_metrics

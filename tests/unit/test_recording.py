@@ -11,6 +11,7 @@ from orchestrator.metrics.scraper import MetricDefinition, Scraper
 from orchestrator.store.db import Database
 from orchestrator.store.jobs import JobStore
 from orchestrator.store.metrics import MetricStore
+from orchestrator.store.runs import HostRunStore
 
 ARN = "arn:aws:sagemaker:us-east-1:123456789012:training-job/j"
 SCRAPER = Scraper([MetricDefinition("loss", r"loss=([0-9.]+)")])
@@ -29,10 +30,14 @@ def _output(count: int) -> Iterator[bytes]:
 
 
 def _recorder(jobs: JobStore, metrics: MetricStore, flush_points: int) -> MetricRecorder:
-    done = jobs.require("j").metrics_lines
+    done = _scraped(jobs)
     return MetricRecorder(
         metrics, "j", ARN, SCRAPER, done, lambda: 1.0, flush_seconds=1e9, flush_points=flush_points
     )
+
+
+def _scraped(jobs: JobStore) -> int:
+    return HostRunStore(jobs.db).scraped_lines("j", "algo-1")
 
 
 class Crash(Exception):
@@ -50,7 +55,7 @@ def test_points_survive_a_crash_exactly_once(tmp_path: Path) -> None:
     first = LogPump(_dies_after(50), log, recorder=_recorder(jobs, metrics, 7)).start()
     first.join()
     assert isinstance(first.error, Crash)
-    assert jobs.require("j").metrics_lines == 49 and len(metrics.series(ARN, "loss")) == 49
+    assert _scraped(jobs) == 49 and len(metrics.series(ARN, "loss")) == 49
     # The adopter scrapes the file's unscraped lines, then follows the container from the start.
     in_file = complete_lines(log)
     recorder = _recorder(jobs, metrics, 7)
@@ -60,7 +65,7 @@ def test_points_survive_a_crash_exactly_once(tmp_path: Path) -> None:
     LogPump(_output(80), log, skip_lines=in_file, recorder=recorder).start().join()
     values = [p.value for p in metrics.series(ARN, "loss")]
     assert values == [float(i) for i in range(80)]
-    assert complete_lines(log) == 80 and jobs.require("j").metrics_lines == 80
+    assert complete_lines(log) == 80 and _scraped(jobs) == 80
 
 
 def test_edge_cases_of_container_output(tmp_path: Path) -> None:

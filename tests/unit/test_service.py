@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator import service
+from orchestrator.operations import training_jobs as service
 from orchestrator.engine.engine import Engine
 from orchestrator.errors import ResourceInUse, ValidationError
 from orchestrator.validation.model import shape_errors
@@ -73,19 +73,19 @@ def test_stopping_twice_is_harmless(h: Harness) -> None:
 
 def test_jobs_run_side_by_side_and_stop_alone(h: Harness) -> None:
     engine = Engine(h.ctx)
-    engine.create_training_job(request(TrainingJobName="runs"))
+    h.create(engine, request(TrainingJobName="runs"))
     long = {"TrainingImage": "fake/long:latest", "TrainingInputMode": "File"}
-    engine.create_training_job(request(TrainingJobName="stopped", AlgorithmSpecification=long))
-    engine.stop_training_job("stopped")
+    h.create(engine, request(TrainingJobName="stopped", AlgorithmSpecification=long))
+    service.request_stop(h.store, "stopped", h.clock)
     engine.join(timeout=30)
     assert h.store.require("runs").secondary_status == "Completed"
     assert h.store.require("stopped").secondary_status == "Stopped"
     with pytest.raises(ResourceInUse):
-        engine.create_training_job(request(TrainingJobName="runs"))
+        h.create(engine, request(TrainingJobName="runs"))
 
 
 def test_an_invalid_request_creates_nothing(h: Harness) -> None:
     with pytest.raises(ValidationError):
-        Engine(h.ctx).create_training_job(request(TrainingJobName="bad_name"))
+        h.create(Engine(h.ctx), request(TrainingJobName="bad_name"))
     assert h.store.page(service.ListQuery())[0] == []
     assert h.runtime.containers == {}

@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator import service
+from orchestrator.operations import training_jobs as service
 from orchestrator.engine.engine import Engine
 from orchestrator.engine.supervisor import Supervisor
 from orchestrator.errors import RuntimeFailure
 from orchestrator.runtime.fake import SIGKILL_EXIT
-from orchestrator.validation.training_job import job_spec
+from orchestrator.spec import job_spec
 from tests.unit.harness import Harness, request
 
 
@@ -99,8 +99,9 @@ def test_failure_file_becomes_the_failure_reason(h: Harness) -> None:
     )
     record = h.store.require("job-1")
     assert record.status == "Failed"
-    assert record.failure_reason is not None and record.failure_reason.startswith("bad input: ")
-    assert len(record.failure_reason) == 1024
+    reason = record.failure_reason or ""
+    assert reason.startswith("AlgorithmError: bad input: ")
+    assert len(reason) == 1024
     assert _names(h.artifact()) == ["partial.txt"]  # failed jobs upload what they wrote
 
 
@@ -251,13 +252,24 @@ def test_logs_are_written_with_timestamps(h: Harness) -> None:
 # -- adoption: a supervisor that died is replaced ------------------------------------------
 
 
+class Died(BaseException):
+    """The supervising process was killed: nothing of it runs on, nothing is cleaned up."""
+
+
 def _orphan_in_training(h: Harness, log_lines: int) -> None:
     """Start a job, then abandon it mid-training as a killed process would."""
     supervisor = h.supervisor(request())
-    supervisor._prepare()
-    supervisor._download()
-    supervisor._launch()
-    supervisor.pump.join()  # type: ignore[union-attr]
+
+    def die(now: float) -> None:
+        raise Died
+
+    h.on_wait(die)
+    with pytest.raises(Died):
+        supervisor.run()
+    del h.runtime.wait  # the class's own wait again
+    supervisor.heartbeat.stop()
+    assert supervisor.host is not None and supervisor.host.pump is not None
+    supervisor.host.pump.join()
     log = h.ctx.log_path("job-1")
     kept = log.read_text().splitlines(keepends=True)[:log_lines]
     log.write_text("".join(kept) + "1700000000.0\tepoch (torn")  # died mid-write
@@ -282,7 +294,9 @@ def test_adopting_a_job_whose_container_is_gone_fails_it_clearly(h: Harness) -> 
     engine.join()
     record = h.store.require("job-1")
     assert record.status == "Failed"
-    assert "training container is gone" in (record.failure_reason or "")
+    reason = record.failure_reason or ""
+    assert reason.startswith("InternalServerError: the training container of algo-1")
+    assert "is gone" in reason
 
 
 def test_a_live_owner_is_never_displaced(h: Harness) -> None:

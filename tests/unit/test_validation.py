@@ -7,7 +7,8 @@ from typing import Any
 import pytest
 
 from orchestrator.errors import ValidationError
-from orchestrator.validation.training_job import job_spec, validate_create_training_job
+from orchestrator.spec import job_spec
+from orchestrator.validation.training_job import validate_create_training_job
 from tests.unit.harness import request
 
 
@@ -82,15 +83,10 @@ def test_missing_required_member() -> None:
     ("changes", "field"),
     [
         ({"CheckpointConfig": {"S3Uri": "s3://b/c"}}, "CheckpointConfig"),
-        ({"RetryStrategy": {"MaximumRetryAttempts": 2}}, "RetryStrategy"),
         ({"EnableManagedSpotTraining": True}, "EnableManagedSpotTraining"),
         (
             {"StoppingCondition": {"MaxRuntimeInSeconds": 60, "MaxWaitTimeInSeconds": 120}},
             "MaxWaitTimeInSeconds",
-        ),
-        (
-            {"StoppingCondition": {"MaxRuntimeInSeconds": 60, "MaxPendingTimeInSeconds": 7200}},
-            "MaxPendingTimeInSeconds",
         ),
         (
             {
@@ -116,6 +112,24 @@ def test_missing_required_member() -> None:
 def test_features_not_built_yet_are_refused_by_name(changes: dict[str, Any], field: str) -> None:
     message = _error(request(**changes))
     assert field in message and "not supported by this orchestrator yet" in message
+
+
+def test_retry_strategy_and_max_pending_are_taken_within_the_models_ranges() -> None:
+    spec = job_spec(
+        request(
+            RetryStrategy={"MaximumRetryAttempts": 2},
+            StoppingCondition={"MaxRuntimeInSeconds": 60, "MaxPendingTimeInSeconds": 7200},
+        ),
+        "arn:aws:sagemaker:us-east-1:123456789012:training-job/job-1",
+    )
+    assert (spec.max_retry_attempts, spec.max_pending_seconds) == (2, 7200)
+    for attempts in (0, 31):
+        message = _error(request(RetryStrategy={"MaximumRetryAttempts": attempts}))
+        assert "maximumRetryAttempts" in message or "MaximumRetryAttempts" in message
+    message = _error(
+        request(StoppingCondition={"MaxRuntimeInSeconds": 60, "MaxPendingTimeInSeconds": 60})
+    )
+    assert "axPendingTimeInSeconds" in message
 
 
 def test_cloud_only_fields_are_accepted() -> None:

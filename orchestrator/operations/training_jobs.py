@@ -1,7 +1,9 @@
-"""The read side and StopTrainingJob: API-shaped responses computed from the store.
+"""Training job operations: Create, Describe, List, Stop, and fault injection.
 
-These need no engine: any process on the same store (another terminal, a restarted machine)
-can describe, list and stop jobs. A stop is a move to Stopping; the job's supervisor acts on it.
+Create validates and stores the job with its owner in one transaction; the caller then hands
+the returned spec to that owner's engine. The others need no engine: any process on the same
+store (another terminal, a restarted machine) can describe, list and stop jobs. A stop is a move
+to Stopping; the job's supervisor acts on it.
 """
 
 from __future__ import annotations
@@ -10,14 +12,74 @@ import math
 from typing import Any
 
 from orchestrator.clock import Clock
+from orchestrator.config import Settings
 from orchestrator.errors import ValidationError, training_job_not_found
-from orchestrator.lifecycle import Secondary, is_terminal
+from orchestrator.lifecycle import Secondary, StopCause, is_terminal
+from orchestrator.spec import JobSpec, job_spec
 from orchestrator.store.jobs import JobRecord, JobStore, ListQuery
 from orchestrator.store.metrics import MetricStore
 from orchestrator.timestamps import epoch_seconds
-
-__all__ = ["ListQuery", "describe", "list_jobs", "request_stop"]
 from orchestrator.validation.model import validate_shape
+from orchestrator.validation.training_job import validate_create_training_job
+
+__all__ = [
+    "FAULT_KINDS",
+    "ListQuery",
+    "create",
+    "describe",
+    "inject_fault",
+    "list_jobs",
+    "request_stop",
+    "training_job_arn",
+]
+
+# What `orchestrator fault` can do to a running job. An internal error ends the current
+# attempt as a platform failure would (its containers are killed, no upload).
+FAULT_KINDS = ("internal-error",)
+MAX_FAULT_DELAY = 28 * 86_400
+
+
+def training_job_arn(region: str, account: str, name: str) -> str:
+    # The service lower-cases the name in the ARN.
+    return f"arn:aws:sagemaker:{region}:{account}:training-job/{name.lower()}"
+
+
+def create(
+    store: JobStore, settings: Settings, clock: Clock, owner: str, request: dict[str, Any]
+) -> JobSpec:
+    """CreateTrainingJob: validate, then store the job held by `owner` (one transaction), so
+    no other engine can adopt it before the owner's supervisor runs. Returns what to run."""
+    validate_create_training_job(request)
+    name = str(request["TrainingJobName"])
+    arn = training_job_arn(settings.region, settings.account_id, name)
+    spec = job_spec(request, arn)
+    store.insert(name, arn, dict(request), clock.now(), owner, settings.lease_seconds)
+    return spec
+
+
+def inject_fault(
+    store: JobStore, clock: Clock, name: str, kind: str, after: float | None = None
+) -> dict[str, Any]:
+    """Arrange a platform fault for a running job, now or `after` seconds from now."""
+    if kind not in FAULT_KINDS:
+        raise ValidationError(f"fault kind must be one of {', '.join(FAULT_KINDS)}, got {kind!r}")
+    delay = 0.0 if after is None else after
+    if not isinstance(delay, (int, float)) or not 0 <= delay <= MAX_FAULT_DELAY:
+        raise ValidationError(
+            f"AfterSeconds must be a number from 0 to {MAX_FAULT_DELAY}, got {after!r}"
+        )
+    record = store.get(name)
+    if record is None:
+        raise training_job_not_found(name)
+    if is_terminal(record.secondary):
+        raise ValidationError(
+            f"The training job {name!r} has already ended with status {record.status};"
+            " a fault needs a running job."
+        )
+    at = clock.now() + delay
+    store.update(name, fault=kind, fault_at=at)
+    return {"TrainingJobName": name, "FaultType": kind, "FaultTime": at}
+
 
 # Request fields echoed back by DescribeTrainingJob as they were given.
 _ECHOED = (
@@ -185,6 +247,8 @@ def request_stop(store: JobStore, name: str, clock: Clock) -> None:
                 f"The training job {name!r} has already ended with status {record.status}"
                 " and cannot be stopped."
             )
-        if store.move(name, record.secondary, Secondary.STOPPING, clock.now(), stop_cause="user"):
+        if store.move(
+            name, record.secondary, Secondary.STOPPING, clock.now(), stop_cause=StopCause.USER.value
+        ):
             return
     raise ValidationError(f"The training job {name!r} is changing status too fast to stop; retry")

@@ -1,0 +1,183 @@
+"""One host of one attempt: its /opt/ml, its container and the log pump that follows it.
+
+Created, started and stopped together: `close()` drains the log, removes the container and
+the workspace on every exit path (completion, failure, stop, retry), so nothing outlives the
+attempt but the host's log file and what was uploaded.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Callable
+
+from orchestrator.engine.context import EngineContext
+from orchestrator.engine.logs import LineCallback, LogPump, complete_lines, lines_from
+from orchestrator.engine.placement import container_spec
+from orchestrator.engine.recording import MetricRecorder
+from orchestrator.engine.workspace import Workspace
+from orchestrator.errors import RuntimeFailure
+from orchestrator.metrics.scraper import Scraper
+from orchestrator.runtime.protocol import LABEL_ATTEMPT, LABEL_HOST, ExitStatus
+from orchestrator.spec import JobSpec
+from orchestrator.store.runs import HostRun
+
+log = logging.getLogger(__name__)
+
+
+class HostRunner:
+    def __init__(
+        self,
+        ctx: EngineContext,
+        spec: JobSpec,
+        attempt: int,
+        host: str = "algo-1",
+        on_line: LineCallback | None = None,
+    ) -> None:
+        self.ctx = ctx
+        self.spec = spec
+        self.attempt = attempt
+        self.host = host
+        self.on_line = on_line
+        self.workspace = Workspace(ctx.workspace_dir(spec.name, attempt, host), host)
+        self.container_id: str | None = None
+        self.pump: LogPump | None = None
+
+    @property
+    def started(self) -> bool:
+        """Whether a container ran, so there is something in /opt/ml to upload."""
+        return self.container_id is not None
+
+    @property
+    def labels(self) -> dict[str, str]:
+        return {
+            **self.ctx.job_labels(self.spec.name),
+            LABEL_ATTEMPT: str(self.attempt),
+            LABEL_HOST: self.host,
+        }
+
+    # -- before the container -------------------------------------------------------------
+
+    def prepare(self) -> None:
+        """A fresh /opt/ml: whatever an interrupted run of this attempt left is discarded."""
+        self.workspace.remove()
+        self.workspace.create(self.spec)
+
+    def download(self, check: Callable[[], None]) -> None:
+        """Copy each channel in (FastFile channels are mounted at launch instead)."""
+        for channel in self.spec.channels:
+            if channel.input_mode == "FastFile" and self.ctx.objects.local_directory(channel.uri):
+                continue
+            self.ctx.objects.download_prefix(channel.uri, self.workspace.channel_dir(channel.name))
+            check()
+
+    # -- the container --------------------------------------------------------------------
+
+    def launch(self, replace_leftovers: bool = False) -> None:
+        """Create and start the container, then follow its output into the host's log."""
+        if replace_leftovers:  # an engine that died between create and record left one
+            for leftover in self.ctx.runtime.find(self.labels):
+                self.ctx.runtime.remove(leftover.id)
+        log_path = self.ctx.log_path(self.spec.name, self.host)
+        self.ctx.runs.begin(self.spec.name, self.attempt, self.host, complete_lines(log_path))
+        spec = container_spec(self.ctx, self.spec, self.workspace, self.attempt, self.host)
+        self.container_id = self.ctx.runtime.create(spec)
+        self.ctx.runs.set_container(self.spec.name, self.attempt, self.host, self.container_id)
+        self.ctx.runtime.start(self.container_id)
+        # Follow only once started: Docker ends a follow on a created container at once, and
+        # replays a started one's output from its first line, so nothing is lost either way.
+        self._start_pump(skip_lines=0)
+
+    def attach(self, run: HostRun | None) -> bool:
+        """Re-attach to this attempt's container after an adoption; False if it is gone."""
+        found = self.ctx.runtime.find(self.labels)
+        if not found or run is None:
+            return False
+        self.container_id = found[0].id
+        in_file = complete_lines(self.ctx.log_path(self.spec.name, self.host))
+        self._start_pump(skip_lines=max(in_file - run.log_base, 0))
+        return True
+
+    def _start_pump(self, skip_lines: int) -> None:
+        assert self.container_id is not None
+        path = self.ctx.log_path(self.spec.name, self.host)
+        self.pump = LogPump(
+            self.ctx.runtime.logs(self.container_id),
+            path,
+            skip_lines=skip_lines,
+            on_line=self.on_line,
+            now=self.ctx.clock.now,
+            recorder=self._recorder(),
+        ).start()
+
+    def _recorder(self) -> MetricRecorder | None:
+        """A recorder resuming where the store says this host's stream was scraped to; lines
+        the log file already holds beyond that point are scraped from the file first."""
+        if not self.spec.metric_definitions:
+            return None
+        path = self.ctx.log_path(self.spec.name, self.host)
+        done = self.ctx.runs.scraped_lines(self.spec.name, self.host)
+        recorder = MetricRecorder(
+            self.ctx.metrics,
+            self.spec.name,
+            self.spec.arn,
+            Scraper(self.spec.metric_definitions),
+            done,
+            self.ctx.clock.now,
+            host=self.host,
+        )
+        backlog = lines_from(path, done)
+        for stamp, text in backlog:
+            recorder.feed(stamp, text)
+        if backlog:
+            recorder.commit()
+        return recorder
+
+    def wait(self, timeout: float) -> ExitStatus | None:
+        """The exit status, or None while it runs; ContainerGone if it vanished."""
+        assert self.container_id is not None
+        return self.ctx.runtime.wait(self.container_id, timeout=timeout)
+
+    def stop(self, grace: float) -> ExitStatus:
+        """SIGTERM, the grace period, SIGKILL; then the exit status."""
+        assert self.container_id is not None
+        self.ctx.runtime.stop(self.container_id, grace)
+        status = self.ctx.runtime.wait(self.container_id, timeout=grace + 30)
+        return status or ExitStatus(137)
+
+    def record_exit(self, status: ExitStatus) -> None:
+        self.ctx.runs.set_exit(self.spec.name, self.attempt, self.host, status.code)
+
+    def kill(self) -> None:
+        """End the container as a platform failure would (no grace, no upload)."""
+        if self.container_id is not None:
+            self.ctx.runtime.remove(self.container_id)
+
+    # -- after ----------------------------------------------------------------------------
+
+    def drain(self) -> None:
+        """Wait for the log to be read to its end, however long a flood takes, as long as it
+        makes progress; a stream stuck for 30 s is given up (and said so)."""
+        pump = self.pump
+        if pump is None:
+            return
+        while pump.alive():
+            before = pump.lines
+            pump.join(timeout=30)
+            if pump.alive() and pump.lines == before:
+                log.warning("log of %s/%s stopped making progress", self.spec.name, self.host)
+                break
+        if pump.error is not None:
+            log.warning("log of %s/%s is incomplete: %s", self.spec.name, self.host, pump.error)
+
+    def close(self) -> None:
+        """Drain the log, remove the container and the workspace."""
+        self.drain()
+        if self.container_id is not None:
+            try:
+                self.ctx.runtime.remove(self.container_id)
+            except RuntimeFailure:
+                log.warning("could not remove container %s", self.container_id)
+        self.workspace.remove()
+        with contextlib.suppress(OSError):  # the attempt's folder, once its last host is gone
+            self.workspace.root.parent.rmdir()

@@ -1,0 +1,92 @@
+"""Why an attempt failed, decided in one place: exception or exit status -> a Failure.
+
+SageMaker's FailureReason starts with the failure's class, and clients depend on it (the
+SageMaker SDK raises `CapacityError` when the reason contains "CapacityError"):
+
+    AlgorithmError       the training code: its failure file, or its exit code     never retried
+    ClientError          the request's resources: a missing image or channel       never retried
+    CapacityError        the job can never be placed on this host                  never retried
+    InternalServerError  the platform: Docker API errors, a vanished container,    retried under
+                         a storage outage, a failed adoption, an injected fault    RetryStrategy
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+from orchestrator.errors import (
+    ContainerGone,
+    ImageNotFound,
+    InjectedFault,
+    NoCapacity,
+    RuntimeFailure,
+    StorageFailure,
+    StorageUnavailable,
+)
+from orchestrator.runtime.protocol import ExitStatus
+
+REASON_LIMIT = 1024
+
+
+class FailureKind(str, Enum):
+    ALGORITHM = "AlgorithmError"
+    CLIENT = "ClientError"
+    CAPACITY = "CapacityError"
+    INTERNAL = "InternalServerError"
+
+
+@dataclass(frozen=True)
+class Failure:
+    kind: FailureKind
+    message: str
+
+    @property
+    def retryable(self) -> bool:
+        """Only the platform's own failures are worth another attempt."""
+        return self.kind is FailureKind.INTERNAL
+
+    @property
+    def reason(self) -> str:
+        """FailureReason as the API shows it: the class, then what happened (1024 chars)."""
+        return f"{self.kind.value}: {self.message}"[:REASON_LIMIT]
+
+
+def from_exit(status: ExitStatus, failure_file: str | None) -> Failure:
+    """A container that exited non-zero: its failure file says why, else its exit status."""
+    if failure_file:
+        return Failure(FailureKind.ALGORITHM, failure_file)
+    if status.oom_killed:
+        message = (
+            "the training container ran out of memory and was killed"
+            f" (exit code {status.code}, OOMKilled)"
+        )
+    elif status.code > 128:
+        message = (
+            f"the training container was killed by signal {status.code - 128}"
+            f" (exit code {status.code})"
+        )
+    else:
+        message = f"the training container exited with code {status.code}"
+    return Failure(FailureKind.ALGORITHM, message)
+
+
+# Most specific first: ImageNotFound and ContainerGone are RuntimeFailures, and
+# StorageUnavailable is a StorageFailure, with other classes.
+_BY_EXCEPTION: tuple[tuple[type[BaseException], FailureKind], ...] = (
+    (ImageNotFound, FailureKind.CLIENT),
+    (ContainerGone, FailureKind.INTERNAL),
+    (StorageUnavailable, FailureKind.INTERNAL),
+    (StorageFailure, FailureKind.CLIENT),
+    (NoCapacity, FailureKind.CAPACITY),
+    (InjectedFault, FailureKind.INTERNAL),
+    (RuntimeFailure, FailureKind.INTERNAL),
+)
+
+
+def from_exception(exc: BaseException) -> Failure:
+    """An attempt that raised: our own errors by class; anything unexpected is the platform's."""
+    for cls, kind in _BY_EXCEPTION:
+        if isinstance(exc, cls):
+            return Failure(kind, str(exc) or cls.__name__)
+    return Failure(FailureKind.INTERNAL, f"{type(exc).__name__}: {exc}")
