@@ -31,4 +31,5 @@ def serve(orch: Orchestrator, host: str, port: int) -> int:
         )
     finally:
         server.server_close()
+        orch.close()
     return 0

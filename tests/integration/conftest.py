@@ -35,6 +35,7 @@ def settings(tmp_path: Path) -> Settings:
 def orch(settings: Settings, docker_client: Any) -> Iterator[Orchestrator]:
     orchestrator = Orchestrator(settings)
     yield orchestrator
+    orchestrator.close()
     for container in leftover_containers(docker_client, settings):
         with contextlib.suppress(docker.errors.NotFound):  # already on its way out
             container.remove(force=True)

@@ -70,7 +70,7 @@ def test_run_streams_status_and_logs_and_exits_0(env: dict[str, str], tmp_path: 
 def test_run_exits_non_zero_for_a_failed_job(env: dict[str, str], tmp_path: Path) -> None:
     done = cli(env, "run", write_job(tmp_path, job("clifail", ["fail", "broken"])))
     assert done.returncode == 1
-    assert "FailureReason: broken" in done.stdout
+    assert "FailureReason: AlgorithmError: broken" in done.stdout
 
 
 def test_stop_and_logs_from_another_terminal(env: dict[str, str], tmp_path: Path) -> None:

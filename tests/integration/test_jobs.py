@@ -126,7 +126,7 @@ def test_network_isolation_leaves_only_loopback(orch: Orchestrator, settings: Se
 def test_algorithm_failure_with_a_failure_file(orch: Orchestrator, settings: Settings) -> None:
     described = _run(orch, job("fails", ["fail", "bad", "input:", "column", "x"]))
     assert described["TrainingJobStatus"] == "Failed"
-    assert described["FailureReason"] == "bad input: column x"
+    assert described["FailureReason"] == "AlgorithmError: bad input: column x"
     assert artifact(settings, "fails").exists()
 
 
@@ -233,7 +233,7 @@ def test_example_reports_bad_data_through_its_failure_file(
     bad.write_text("x,y\n1,two\n")
     described = _run(orch, _example("baddata", f"file://{bad}"))
     assert described["TrainingJobStatus"] == "Failed"
-    assert described["FailureReason"].startswith("bad.csv: not numeric CSV")
+    assert described["FailureReason"].startswith("AlgorithmError: bad.csv: not numeric CSV")
 
 
 def test_example_saves_its_model_when_stopped(orch: Orchestrator, settings: Settings) -> None:

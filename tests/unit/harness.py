@@ -11,15 +11,15 @@ from orchestrator.clock import FakeClock
 from orchestrator.config import Settings
 from orchestrator.engine.context import EngineContext
 from orchestrator.engine.engine import Engine
+from orchestrator.engine.supervisor import Supervisor
 from orchestrator.operations import training_jobs
 from orchestrator.operations.training_jobs import training_job_arn
-from orchestrator.engine.supervisor import Supervisor
 from orchestrator.runtime.fake import FakeProgram, FakeRuntime
+from orchestrator.spec import job_spec
 from orchestrator.storage.local import LocalObjectStore
 from orchestrator.store.db import Database
 from orchestrator.store.jobs import JobStore
 from orchestrator.store.metrics import MetricStore
-from orchestrator.spec import job_spec
 from orchestrator.validation.training_job import validate_create_training_job
 
 BASE_REQUEST: dict[str, Any] = {

@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 
-from orchestrator.operations import training_jobs as service
 from orchestrator.errors import ValidationError
 from orchestrator.metrics import operations
 from orchestrator.metrics.operations import batch_get_metrics, batch_put_metrics
+from orchestrator.operations import training_jobs as service
 from orchestrator.validation.model import shape_errors
 from tests.unit.harness import Harness, request
 

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator.operations import training_jobs as service
 from orchestrator.engine.engine import Engine
 from orchestrator.errors import ResourceInUse, ValidationError
+from orchestrator.operations import training_jobs as service
 from orchestrator.validation.model import shape_errors
 from tests.unit.harness import Harness, request
 

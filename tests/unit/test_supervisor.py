@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator.operations import training_jobs as service
 from orchestrator.engine.engine import Engine
 from orchestrator.engine.supervisor import Supervisor
 from orchestrator.errors import RuntimeFailure
+from orchestrator.operations import training_jobs as service
 from orchestrator.runtime.fake import SIGKILL_EXIT
 from orchestrator.spec import job_spec
 from tests.unit.harness import Harness, request
