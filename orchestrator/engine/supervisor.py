@@ -142,8 +142,8 @@ class Supervisor:
         if self.current != Secondary.DOWNLOADING:  # an adopted download was placed already
             self._place()
         self.host = HostRunner(self.ctx, self.spec, self.attempt, on_line=self.on_line)
-        if self.current == Secondary.STARTING:
-            self._message(PREPARING)
+        if self.current == Secondary.STARTING and self.attempt == 1:
+            self._message(PREPARING)  # a retry's Starting keeps saying why it retried
         self.host.prepare()
         if self.current != Secondary.DOWNLOADING:  # an adopted attempt may be there already
             record = self.ctx.store.require(self.spec.name)
@@ -164,6 +164,8 @@ class Supervisor:
         if impossible:
             raise NoCapacity(impossible)
         if self.ctx.ledger.request(self.spec.name, demand, capacity, self.ctx.clock.now()):
+            if self.current == Secondary.PENDING:  # adopted while waiting: room now
+                self._advance(Secondary.STARTING, PREPARING)
             return
         if self.current != Secondary.PENDING:
             self._advance(

@@ -23,13 +23,15 @@ SIGKILL_EXIT = 137
 
 @dataclass
 class FakeProgram:
-    """What a fake image does when it runs: `files` are written under /opt/ml at start."""
+    """What a fake image does when it runs: `files` are written under /opt/ml at start; on
+    SIGTERM it exits with `sigterm_exit_code` (a program that handles SIGTERM may exit 0)."""
 
     duration: float = 1.0
     exit_code: int = 0
     lines: list[str] = field(default_factory=list)
     files: dict[str, str] = field(default_factory=dict)
     ignores_sigterm: bool = False
+    sigterm_exit_code: int = SIGTERM_EXIT
     oom: bool = False
     on_start: Callable[[Path], None] | None = None
 
@@ -106,7 +108,7 @@ class FakeRuntime:
             return
         container.signals.append("SIGTERM")
         if not container.program.ignores_sigterm:
-            container.exit = ExitStatus(SIGTERM_EXIT)
+            container.exit = ExitStatus(container.program.sigterm_exit_code)
             return
         self.clock.sleep(grace_seconds)
         container.signals.append("SIGKILL")

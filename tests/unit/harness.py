@@ -49,9 +49,11 @@ def request(**changes: Any) -> dict[str, Any]:
 
 
 class Harness:
-    def __init__(self, tmp: Path, grace: float = 120.0) -> None:
+    def __init__(self, tmp: Path, grace: float = 120.0, **settings: Any) -> None:
         self.clock = FakeClock()
-        self.settings = Settings(home=tmp / "home", stop_grace_seconds=grace, poll_seconds=1.0)
+        self.settings = Settings(
+            home=tmp / "home", stop_grace_seconds=grace, poll_seconds=1.0, **settings
+        )
         database = Database(self.settings.database_path)
         self.store = JobStore(database)
         self.metrics = MetricStore(database)

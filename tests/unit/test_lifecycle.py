@@ -12,7 +12,13 @@ from orchestrator.lifecycle import (
     JobStatus,
     Secondary,
     allowed_next,
+    expired,
+    pending_deadline,
     primary_of,
+    retry_message,
+    runtime_deadline,
+    should_retry,
+    stopped_status,
     transition,
 )
 
@@ -88,3 +94,47 @@ def test_terminal_statuses_never_change() -> None:
 def test_primary_status_is_derived(secondary: str, primary: str) -> None:
     assert primary_of(Secondary(secondary)) is JobStatus(primary)
     assert transition  # the table above and SEMANTICS.md agree on every pair
+
+
+# -- decisions: retries, stop causes, deadlines ---------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("retryable", "attempt", "maximum", "expected"),
+    [
+        (True, 1, 0, False),  # no RetryStrategy
+        (True, 1, 2, True),
+        (True, 2, 2, True),
+        (True, 3, 2, False),  # 1 + MaximumRetryAttempts attempts in all
+        (False, 1, 30, False),  # algorithm and client errors are never retried
+    ],
+)
+def test_retry_decision(retryable: bool, attempt: int, maximum: int, expected: bool) -> None:
+    assert should_retry(retryable, attempt, maximum) is expected
+
+
+def test_retry_message_says_which_attempt() -> None:
+    message = retry_message(2, 2, "InternalServerError: the container is gone")
+    assert message.startswith("Retrying the training job: attempt 2 of 3, after Internal")
+
+
+@pytest.mark.parametrize(
+    ("cause", "final"),
+    [
+        ("user", Secondary.STOPPED),
+        ("max_runtime", Secondary.MAX_RUNTIME_EXCEEDED),
+        ("max_pending", Secondary.STOPPED),
+        (None, Secondary.STOPPED),
+    ],
+)
+def test_a_stop_ends_in_the_status_of_its_cause(cause: str | None, final: Secondary) -> None:
+    assert stopped_status(cause) is final
+
+
+def test_deadlines_on_an_injected_clock() -> None:
+    assert runtime_deadline(None, 100.0, 60) == 160.0  # not started: from creation
+    assert runtime_deadline(130.0, 100.0, 60) == 190.0
+    assert pending_deadline(100.0, None) is None
+    deadline = pending_deadline(100.0, 7200)
+    assert not expired(deadline, 7299.0) and expired(deadline, 7300.0)
+    assert not expired(None, 1e12)

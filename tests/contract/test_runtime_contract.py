@@ -1,0 +1,286 @@
+"""One contract, two runtimes: every test here runs on FakeRuntime and on real Docker.
+
+The engine is written against the Runtime protocol and unit-tested on the fake; these tests are
+what entitles it to believe the fake. A behaviour the engine relies on and the two disagree
+about fails here, on one parameter, with the other passing.
+
+The programs are the testbox image's behaviours (containers/testbox/testbox.py). On Docker the
+image runs with them as arguments; on the fake, each behaviour is a scripted FakeProgram that
+does the same, on a FakeClock that moves only when the runtime sleeps on it. Nothing here
+sleeps for real: Docker is polled through `wait` with a bound, never waited out with time.sleep.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from orchestrator.clock import FakeClock
+from orchestrator.errors import ContainerGone, ImageNotFound
+from orchestrator.runtime.fake import FakeProgram, FakeRuntime
+from orchestrator.runtime.protocol import (
+    LABEL_JOB,
+    LABEL_STORE,
+    ContainerSpec,
+    ExitStatus,
+    Mount,
+    Runtime,
+)
+
+TEST_IMAGE = "orchestrator/testbox:latest"
+MISSING_IMAGE = "orchestrator/does-not-exist:1"
+POLL_SECONDS = 0.5
+POLL_ROUNDS = 120  # 60 s of waiting on Docker; 60 s of fake time on the fake
+GRACE_SECONDS = 1.0
+OK_LINES = ["hello from the training container", "done"]  # stdout, then stderr
+
+
+def fake_program(args: list[str]) -> FakeProgram:
+    """The testbox behaviour `args` as a scripted program: same output, same exits."""
+    mode, rest = args[0], args[1:]
+    if mode == "ok":
+        files = {"model/ok.txt": "trained\n", "output/data/extra.txt": "output data\n"}
+        return FakeProgram(duration=0.1, lines=list(OK_LINES), files=files)
+    if mode == "exit":
+        return FakeProgram(duration=0.1, exit_code=int(rest[0]))
+    if mode == "sleep":  # handles SIGTERM, exits 0 (saved.txt, written then, is not modelled)
+        return FakeProgram(duration=float(rest[0]), lines=["sleeping"], sigterm_exit_code=0)
+    if mode == "ignore-term":
+        return FakeProgram(
+            duration=float(rest[0]), lines=["ignoring SIGTERM"], ignores_sigterm=True
+        )
+    raise ValueError(f"no fake for testbox behaviour {args!r}")
+
+
+@dataclasses.dataclass
+class Backend:
+    """A runtime under test, and specs for testbox behaviours it can run."""
+
+    name: str
+    runtime: Runtime
+    image_for: Callable[[list[str]], str]
+    store: str = dataclasses.field(default_factory=lambda: f"contract-{uuid.uuid4().hex}")
+    _names: Iterator[int] = dataclasses.field(default_factory=itertools.count)
+
+    def spec(self, args: list[str], workdir: Path, job: str = "contract-job") -> ContainerSpec:
+        """A container running testbox `args`, with `workdir` mounted at /opt/ml."""
+        workdir.mkdir(parents=True, exist_ok=True)
+        return ContainerSpec(
+            name=f"{self.store}-{next(self._names)}",
+            image=self.image_for(args),
+            hostname="algo-1",
+            entrypoint=None,
+            command=list(args),
+            environment={},
+            mounts=[Mount(workdir, "/opt/ml")],
+            labels={LABEL_STORE: self.store, LABEL_JOB: job},
+        )
+
+    def run(self, args: list[str], workdir: Path, job: str = "contract-job") -> str:
+        """Create and start a container; its id."""
+        container_id = self.runtime.create(self.spec(args, workdir, job))
+        self.runtime.start(container_id)
+        return container_id
+
+    def cleanup(self) -> None:
+        """Remove everything this test created, found by its store label."""
+        for container in self.runtime.find({LABEL_STORE: self.store}):
+            self.runtime.remove(container.id)
+
+
+def _fake_backend() -> Backend:
+    runtime = FakeRuntime(FakeClock())
+
+    def image_for(args: list[str]) -> str:
+        image = "fake/testbox:" + "-".join(args)
+        runtime.programs[image] = fake_program(args)
+        return image
+
+    return Backend("fake", runtime, image_for)
+
+
+def _docker_backend(client: Any) -> Backend:
+    from orchestrator.runtime.docker import DockerRuntime
+
+    return Backend("docker", DockerRuntime(client), lambda _args: TEST_IMAGE)
+
+
+@pytest.fixture(params=["fake", pytest.param("docker", marks=pytest.mark.docker)])
+def backend(request: pytest.FixtureRequest) -> Iterator[Backend]:
+    client: Any = None
+    if request.param == "docker":
+        client = request.getfixturevalue("docker_client")
+        made = _docker_backend(client)
+    else:
+        made = _fake_backend()
+    yield made
+    made.cleanup()
+    assert made.runtime.find({LABEL_STORE: made.store}) == []
+    if client is not None:
+        left = client.containers.list(all=True, filters={"label": f"{LABEL_STORE}={made.store}"})
+        assert left == [], f"containers left behind: {[c.name for c in left]}"
+
+
+def wait_for_exit(runtime: Runtime, container_id: str) -> ExitStatus:
+    """Poll `wait` until the container exits; fail after POLL_ROUNDS polls."""
+    for _ in range(POLL_ROUNDS):
+        status = runtime.wait(container_id, timeout=POLL_SECONDS)
+        if status is not None:
+            return status
+    pytest.fail(f"container {container_id} still running after {POLL_ROUNDS} polls")
+
+
+class Follow:
+    """A container's output, followed line by line as it comes."""
+
+    def __init__(self, runtime: Runtime, container_id: str) -> None:
+        self.container_id = container_id
+        self.chunks = iter(runtime.logs(container_id))
+        self.seen = b""
+
+    def until(self, line: str) -> None:
+        """Read until `line` has been printed: the program is past its set-up (for `sleep`, its
+        SIGTERM handler is installed). Bounded by the program's own run time."""
+        for chunk in self.chunks:
+            self.seen += chunk
+            if line in self.seen.decode(errors="replace").splitlines():
+                return
+        pytest.fail(f"{self.container_id} ended without printing {line!r}: {self.seen!r}")
+
+    def to_the_end(self) -> None:
+        """Read on until the stream ends, as it must once the container has exited (leaving a
+        Docker follow half read would leak its connection)."""
+        for chunk in self.chunks:
+            self.seen += chunk
+
+
+def output_lines(runtime: Runtime, container_id: str) -> list[str]:
+    return b"".join(runtime.logs(container_id)).decode().splitlines()
+
+
+# -- exit statuses -------------------------------------------------------------------------
+
+
+def test_a_program_that_succeeds_exits_0_and_writes_to_its_workspace(
+    backend: Backend, tmp_path: Path
+) -> None:
+    container_id = backend.run(["ok"], tmp_path)
+    assert wait_for_exit(backend.runtime, container_id) == ExitStatus(0)
+    assert (tmp_path / "model" / "ok.txt").read_text() == "trained\n"
+
+
+def test_a_program_that_exits_3_reports_3(backend: Backend, tmp_path: Path) -> None:
+    container_id = backend.run(["exit", "3"], tmp_path)
+    assert wait_for_exit(backend.runtime, container_id) == ExitStatus(3)
+
+
+def test_wait_returns_none_while_the_program_runs(backend: Backend, tmp_path: Path) -> None:
+    container_id = backend.run(["sleep", "30"], tmp_path)
+    assert backend.runtime.wait(container_id, timeout=POLL_SECONDS) is None
+    assert backend.runtime.wait(container_id, timeout=POLL_SECONDS) is None
+
+
+# -- stopping ------------------------------------------------------------------------------
+
+
+def test_stop_lets_a_program_that_handles_sigterm_exit_on_its_own(
+    backend: Backend, tmp_path: Path
+) -> None:
+    container_id = backend.run(["sleep", "30"], tmp_path)
+    output = Follow(backend.runtime, container_id)
+    output.until("sleeping")
+    backend.runtime.stop(container_id, GRACE_SECONDS)
+    assert wait_for_exit(backend.runtime, container_id) == ExitStatus(0)
+    output.to_the_end()
+
+
+def test_stop_kills_a_program_that_ignores_sigterm_after_the_grace(
+    backend: Backend, tmp_path: Path
+) -> None:
+    container_id = backend.run(["ignore-term", "30"], tmp_path)
+    output = Follow(backend.runtime, container_id)
+    output.until("ignoring SIGTERM")
+    backend.runtime.stop(container_id, GRACE_SECONDS)
+    assert wait_for_exit(backend.runtime, container_id).code == 137
+    output.to_the_end()
+
+
+def test_stop_of_an_exited_container_keeps_its_exit_status(
+    backend: Backend, tmp_path: Path
+) -> None:
+    container_id = backend.run(["exit", "3"], tmp_path)
+    wait_for_exit(backend.runtime, container_id)
+    backend.runtime.stop(container_id, GRACE_SECONDS)
+    assert wait_for_exit(backend.runtime, container_id) == ExitStatus(3)
+
+
+# -- output --------------------------------------------------------------------------------
+
+
+def test_logs_yield_stdout_and_stderr_lines(backend: Backend, tmp_path: Path) -> None:
+    container_id = backend.run(["ok"], tmp_path)
+    wait_for_exit(backend.runtime, container_id)
+    # Both streams arrive in one byte stream; their relative order is not part of the contract.
+    assert sorted(output_lines(backend.runtime, container_id)) == sorted(OK_LINES)
+
+
+# -- finding and removing ------------------------------------------------------------------
+
+
+def test_find_returns_the_containers_with_all_the_labels(backend: Backend, tmp_path: Path) -> None:
+    wanted = backend.run(["sleep", "30"], tmp_path / "wanted", job="wanted")
+    other = backend.runtime.create(backend.spec(["ok"], tmp_path / "other", job="other"))
+    found = backend.runtime.find({LABEL_STORE: backend.store, LABEL_JOB: "wanted"})
+    assert [(c.id, c.running) for c in found] == [(wanted, True)]
+    assert found[0].labels.items() >= {LABEL_STORE: backend.store, LABEL_JOB: "wanted"}.items()
+    everything = backend.runtime.find({LABEL_STORE: backend.store})
+    assert sorted(c.id for c in everything) == sorted([wanted, other])
+    assert backend.runtime.find({LABEL_STORE: f"{backend.store}-elsewhere"}) == []
+
+
+def test_find_says_an_exited_container_is_not_running(backend: Backend, tmp_path: Path) -> None:
+    container_id = backend.run(["exit", "3"], tmp_path)
+    wait_for_exit(backend.runtime, container_id)
+    found = backend.runtime.find({LABEL_STORE: backend.store})
+    assert [(c.id, c.running) for c in found] == [(container_id, False)]
+
+
+def test_remove_of_a_missing_container_is_not_an_error(backend: Backend, tmp_path: Path) -> None:
+    container_id = backend.run(["exit", "0"], tmp_path)
+    wait_for_exit(backend.runtime, container_id)
+    backend.runtime.remove(container_id)
+    backend.runtime.remove(container_id)
+    backend.runtime.remove("0123456789ab-never-existed")
+    assert backend.runtime.find({LABEL_STORE: backend.store}) == []
+
+
+def test_wait_on_a_container_removed_while_running_raises_container_gone(
+    backend: Backend, tmp_path: Path
+) -> None:
+    container_id = backend.run(["sleep", "30"], tmp_path)
+    backend.runtime.remove(container_id)  # as `docker rm -f` from outside would
+    assert backend.runtime.find({LABEL_STORE: backend.store}) == []
+    with pytest.raises(ContainerGone):
+        backend.runtime.wait(container_id, timeout=POLL_SECONDS)
+
+
+# -- the engine ----------------------------------------------------------------------------
+
+
+def test_create_of_a_missing_image_raises_image_not_found(backend: Backend, tmp_path: Path) -> None:
+    spec = dataclasses.replace(backend.spec(["ok"], tmp_path), image=MISSING_IMAGE)
+    with pytest.raises(ImageNotFound):
+        backend.runtime.create(spec)
+    assert backend.runtime.find({LABEL_STORE: backend.store}) == []
+
+
+def test_capacity_is_positive(backend: Backend) -> None:
+    cpus, memory_bytes = backend.runtime.capacity()
+    assert cpus > 0
+    assert memory_bytes > 0
