@@ -67,6 +67,8 @@ def _idempotent(func: Callable[P, T]) -> Callable[P, T]:
     return _mapped(functools.wraps(func)(_retrying(func)))
 
 
+_BEING_REMOVED = frozenset({"removing", "dead"})
+
 # Calls on one container: a 404 there means the container vanished.
 _ON_A_CONTAINER = frozenset({"start", "wait", "stop"})
 
@@ -153,6 +155,10 @@ class DockerRuntime:
             # docker-py reports a wait that outlived its timeout as a transport error.
             return None
         state = self.api.inspect_container(container_id)["State"]
+        if state.get("Status") in _BEING_REMOVED:
+            # `docker rm -f` ends the wait with 137 while the container is still being
+            # removed: a lost instance, not a training process killed by signal 9.
+            raise ContainerGone(f"the container was removed while it ran ({state['Status']})")
         return ExitStatus(int(result["StatusCode"]), bool(state.get("OOMKilled")))
 
     @_idempotent

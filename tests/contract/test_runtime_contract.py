@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import threading
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -268,6 +270,35 @@ def test_wait_on_a_container_removed_while_running_raises_container_gone(
     assert backend.runtime.find({LABEL_STORE: backend.store}) == []
     with pytest.raises(ContainerGone):
         backend.runtime.wait(container_id, timeout=POLL_SECONDS)
+
+
+def test_a_container_removed_during_a_wait_is_gone_not_exited(
+    backend: Backend, tmp_path: Path
+) -> None:
+    """`docker rm -f` while the engine waits: Docker ends the wait with 137 as the container
+    is being removed; that is a lost instance, never an exit status to blame on the code."""
+    container_id = backend.run(["sleep", "100000"], tmp_path)
+    outcome: list[object] = []
+    waiting = threading.Event()
+
+    def watch() -> None:
+        deadline = time.monotonic() + 60  # real time: the fake's clock runs far faster
+        try:
+            while time.monotonic() < deadline:
+                waiting.set()
+                status = backend.runtime.wait(container_id, timeout=POLL_SECONDS)
+                if status is not None:
+                    outcome.append(status)
+                    return
+        except ContainerGone as exc:
+            outcome.append(exc)
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    assert waiting.wait(30)
+    backend.runtime.remove(container_id)
+    watcher.join(90)
+    assert len(outcome) == 1 and isinstance(outcome[0], ContainerGone), outcome
 
 
 # -- the engine ----------------------------------------------------------------------------

@@ -5,7 +5,8 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +14,7 @@ import docker.errors
 import pytest
 
 from orchestrator import Orchestrator, Settings
-from orchestrator.runtime.protocol import LABEL_STORE
+from orchestrator.runtime.protocol import LABEL_JOB, LABEL_STORE
 
 EXAMPLE_DATA = Path(__file__).resolve().parents[2] / "examples" / "linear-regression" / "data"
 
@@ -79,3 +80,34 @@ def job(name: str, args: list[str] | None = None, **changes: Any) -> dict[str, A
 
 def artifact(settings: Settings, name: str, file: str = "model.tar.gz") -> Path:
     return settings.object_store_root / "artifacts" / "out" / name / "output" / file
+
+
+def wait_until(condition: Callable[[], bool], what: str, timeout: float = 60) -> None:
+    """Wait for an event (a status, a log line, a lease running out), with a generous bound."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.05)
+
+
+def logged(orch: Orchestrator, name: str, text: str, times: int = 1) -> bool:
+    """The job's log holds `text` in at least `times` lines."""
+    return sum(text in line for _, line in orch.log_events(name)) >= times
+
+
+def secondary(orch: Orchestrator, name: str) -> str:
+    return str(orch.describe_training_job(name)["SecondaryStatus"])
+
+
+def orphaned(orch: Orchestrator, name: str) -> bool:
+    """The job's supervising process is dead and its lease has run out."""
+    return not orch.store.require(name).has_live_owner(time.time())
+
+
+def training_containers(client: Any, settings: Settings, name: str) -> list[Any]:
+    return list(
+        client.containers.list(
+            all=True,
+            filters={"label": [f"{LABEL_STORE}={settings.database_path}", f"{LABEL_JOB}={name}"]},
+        )
+    )

@@ -12,7 +12,8 @@ from typing import Any
 
 import pytest
 
-from tests.integration.conftest import job
+from orchestrator import Orchestrator
+from tests.integration.conftest import job, logged, orphaned, wait_until
 
 pytestmark = pytest.mark.docker
 
@@ -77,8 +78,7 @@ def test_stop_and_logs_from_another_terminal(env: dict[str, str], tmp_path: Path
     runner = start(env, "run", write_job(tmp_path, job("clistop", ["sleep", "120"])))
     try:
         wait_for(env, "clistop", "Training")
-        follower = start(env, "logs", "clistop", "-f")
-        time.sleep(0.5)
+        follower = start(env, "logs", "clistop", "-f")  # it reads the log from its start
         stopped = cli(env, "stop", "clistop")
         assert stopped.returncode == 0 and "stopping clistop" in stopped.stdout
         out, _ = runner.communicate(timeout=60)
@@ -90,13 +90,15 @@ def test_stop_and_logs_from_another_terminal(env: dict[str, str], tmp_path: Path
         runner.kill()
 
 
-def test_a_job_whose_runner_was_killed_is_recovered(env: dict[str, str], tmp_path: Path) -> None:
+def test_a_job_whose_runner_was_killed_is_recovered(
+    env: dict[str, str], tmp_path: Path, orch: Orchestrator
+) -> None:
     runner = start(env, "run", write_job(tmp_path, job("orphan", ["sleep", "4"])))
     wait_for(env, "orphan", "Training")
-    time.sleep(0.5)
+    wait_until(lambda: logged(orch, "orphan", "sleeping"), "the container's first line")
     runner.send_signal(signal.SIGKILL)  # the supervising process dies; the container runs on
     runner.communicate(timeout=10)
-    time.sleep(2.5)  # let its lease run out
+    wait_until(lambda: orphaned(orch, "orphan"), "its lease to run out")
     recovered = cli(env, "recover")
     assert recovered.returncode == 0, recovered.stderr
     assert "adopted orphan" in recovered.stdout and "orphan: Completed" in recovered.stdout

@@ -11,7 +11,14 @@ from typing import Any
 import pytest
 
 from orchestrator import Orchestrator, Settings, ValidationError
-from tests.integration.conftest import EXAMPLE_DATA, artifact, job, leftover_containers
+from tests.integration.conftest import (
+    EXAMPLE_DATA,
+    artifact,
+    job,
+    leftover_containers,
+    logged,
+    wait_until,
+)
 
 pytestmark = pytest.mark.docker
 
@@ -138,7 +145,7 @@ def test_exit_code_without_a_failure_file(orch: Orchestrator) -> None:
 def test_stop_lets_the_container_save_its_model(orch: Orchestrator, settings: Settings) -> None:
     orch.create_training_job(job("stopme", ["sleep", "120"]))
     _wait_for(orch, "stopme", "Training")
-    time.sleep(0.5)  # let the program install its SIGTERM handler
+    wait_until(lambda: logged(orch, "stopme", "sleeping"), "its SIGTERM handler")
     orch.stop_training_job("stopme")
     orch.stop_training_job("stopme")  # twice is harmless
     described = orch.wait("stopme", timeout=60)
@@ -204,7 +211,7 @@ def test_jobs_run_side_by_side(orch: Orchestrator, settings: Settings, docker_cl
     orch.create_training_job(job("first", ["sleep", "3"]))
     orch.create_training_job(job("second", ["sleep", "120"]))
     _wait_for(orch, "second", "Training")
-    time.sleep(0.5)
+    wait_until(lambda: logged(orch, "second", "sleeping"), "its SIGTERM handler")
     orch.stop_training_job("second")
     assert orch.wait("second", timeout=60)["SecondaryStatus"] == "Stopped"
     assert orch.wait("first", timeout=60)["SecondaryStatus"] == "Completed"

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import json
 import signal
-import time
 from pathlib import Path
 
 import pytest
 
 from orchestrator import Orchestrator
-from tests.integration.conftest import job
+from tests.integration.conftest import job, logged, orphaned, wait_until
 from tests.integration.test_cli import cli, start, wait_for, write_job
 
 pytestmark = pytest.mark.docker
@@ -50,13 +49,16 @@ def test_metrics_are_scraped_into_the_store(orch: Orchestrator) -> None:
     assert result["Status"] == "Complete" and result["MetricValues"] == [24.0]
 
 
-def test_metrics_survive_the_supervisor_being_killed(env: dict[str, str], tmp_path: Path) -> None:
+def test_metrics_survive_the_supervisor_being_killed(
+    env: dict[str, str], tmp_path: Path, orch: Orchestrator
+) -> None:
     runner = start(env, "run", write_job(tmp_path, metrics_job("crashy", 40, 0.1)))
     wait_for(env, "crashy", "Training")
-    time.sleep(1.5)  # some points stored, some lines only in the log file, some still to come
+    # Some points stored, some lines only in the log file, some still to come.
+    wait_until(lambda: logged(orch, "crashy", "step=", times=12), "a dozen metric lines")
     runner.send_signal(signal.SIGKILL)
     runner.communicate(timeout=10)
-    time.sleep(2.5)  # the lease runs out
+    wait_until(lambda: orphaned(orch, "crashy"), "the lease to run out")
     recovered = cli(env, "recover")
     assert "crashy: Completed" in recovered.stdout, recovered.stderr
     shown = json.loads(cli(env, "metrics", "crashy", "--json").stdout)
