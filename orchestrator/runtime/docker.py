@@ -16,7 +16,6 @@ import docker
 import docker.errors
 import docker.types
 import requests.exceptions
-import tenacity
 
 from orchestrator.errors import ContainerGone, ImageNotFound, RuntimeFailure
 from orchestrator.runtime.protocol import ContainerInfo, ContainerSpec, ExitStatus
@@ -35,12 +34,18 @@ def _transient(exc: BaseException) -> bool:
     return isinstance(exc, docker.errors.APIError) and isinstance(status, int) and status >= 500
 
 
-_retrying = tenacity.retry(
-    retry=tenacity.retry_if_exception(_transient),
-    stop=tenacity.stop_after_attempt(RETRY_ATTEMPTS),
-    wait=tenacity.wait_exponential(multiplier=0.1, max=1.0),
-    reraise=True,
-)
+def _retried(func: Callable[P, T]) -> Callable[P, T]:
+    """`func` with bounded retries of transient errors (tenacity, imported only when the
+    daemon first hiccups: it costs ~20 ms, and `orchestrator run` start-up is benchmarked)."""
+    import tenacity
+
+    retrying: Callable[[Callable[P, T]], Callable[P, T]] = tenacity.retry(
+        retry=tenacity.retry_if_exception(_transient),
+        stop=tenacity.stop_after_attempt(RETRY_ATTEMPTS - 1),
+        wait=tenacity.wait_exponential(multiplier=0.1, max=1.0),
+        reraise=True,
+    )
+    return retrying(func)
 
 
 def _mapped(func: Callable[P, T]) -> Callable[P, T]:
@@ -64,7 +69,17 @@ def _mapped(func: Callable[P, T]) -> Callable[P, T]:
 
 def _idempotent(func: Callable[P, T]) -> Callable[P, T]:
     """Mapped errors, after brief retries of transient ones."""
-    return _mapped(functools.wraps(func)(_retrying(func)))
+
+    @functools.wraps(func)
+    def first_try(*args: P.args, **kwargs: P.kwargs) -> T:
+        try:
+            return func(*args, **kwargs)
+        except Exception as exc:
+            if not _transient(exc):
+                raise
+        return _retried(func)(*args, **kwargs)
+
+    return _mapped(first_try)
 
 
 _BEING_REMOVED = frozenset({"removing", "dead"})
