@@ -1,4 +1,4 @@
-"""What a finished container leaves: artifacts to upload and a reason when it failed."""
+"""What a finished container leaves to upload: /opt/ml/model and /opt/ml/output/data."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ import tempfile
 from pathlib import Path
 
 from orchestrator.engine.workspace import Workspace
-from orchestrator.runtime.protocol import ExitStatus
 from orchestrator.spec import JobSpec
 from orchestrator.storage.protocol import ObjectStore
 
@@ -28,18 +27,3 @@ def upload_artifacts(objects: ObjectStore, spec: JobSpec, workspace: Workspace) 
         model_tar = workspace.archive(workspace.model_dir, Path(scratch) / "model.tar.gz")
         objects.upload_file(model_tar, f"{prefix}/model.tar.gz")
     return f"{prefix}/model.tar.gz"
-
-
-def describe_exit(status: ExitStatus) -> str:
-    """FailureReason for a container that failed without writing /opt/ml/output/failure."""
-    if status.oom_killed:
-        return (
-            f"AlgorithmError: the training container ran out of memory and was killed"
-            f" (exit code {status.code}, OOMKilled)"
-        )
-    if status.code > 128:
-        return (
-            f"AlgorithmError: the training container was killed by signal {status.code - 128}"
-            f" (exit code {status.code})"
-        )
-    return f"AlgorithmError: the training container exited with code {status.code}"

@@ -356,4 +356,4 @@ class Supervisor:
         )
 
     def _message(self, text: str) -> None:
-        self.ctx.store.set_message(self.spec.name, text, self.ctx.clock.now())
+        self.ctx.store.set_message(self.spec.name, self.current, text, self.ctx.clock.now())

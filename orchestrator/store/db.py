@@ -25,8 +25,6 @@ CREATE TABLE IF NOT EXISTS jobs (
     model_artifacts TEXT,
     stop_cause TEXT,
     exit_code INTEGER,
-    container_id TEXT,
-    metrics_lines INTEGER NOT NULL DEFAULT 0,
     version INTEGER NOT NULL DEFAULT 0,
     indexed_version INTEGER NOT NULL DEFAULT -1,
     owner TEXT,
@@ -117,7 +115,6 @@ CREATE TABLE IF NOT EXISTS tags (
 """
 
 _ADDED_COLUMNS = {
-    "metrics_lines": "INTEGER NOT NULL DEFAULT 0",
     "version": "INTEGER NOT NULL DEFAULT 0",
     "indexed_version": "INTEGER NOT NULL DEFAULT -1",
     "attempt": "INTEGER NOT NULL DEFAULT 1",

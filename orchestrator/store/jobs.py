@@ -21,7 +21,6 @@ _DATA_COLUMNS = frozenset(
         "model_artifacts",
         "stop_cause",
         "exit_code",
-        "container_id",
         "attempt",
         "pending_since",
         "fault",
@@ -54,7 +53,6 @@ class JobRecord:
     model_artifacts: str | None
     stop_cause: str | None
     exit_code: int | None
-    container_id: str | None
     version: int
     indexed_version: int
     owner: str | None
@@ -79,7 +77,8 @@ class JobRecord:
         return cls(**values)
 
 
-# Columns of older stores that nothing reads any more (metrics_lines: now per host stream).
+# Older stores have columns nothing reads any more: metrics_lines (now per host stream, in
+# log_streams) and container_id (now per host run, in host_runs).
 _RECORD_FIELDS = tuple(JobRecord.__dataclass_fields__)
 
 
@@ -202,17 +201,23 @@ class JobStore:
             self._open_transition(conn, name, seq + 1, target, now, message)
         return True
 
-    def set_message(self, name: str, message: str, now: float) -> None:
-        """Update the current secondary status's message (a step within the same status)."""
+    def set_message(self, name: str, status: Secondary, message: str, now: float) -> bool:
+        """Update the message of the current secondary status, only if it is still `status`
+        (a step within that status): a message never lands on a status it was not written
+        for, such as a Stopping that a user's stop made meanwhile. False if it did not land."""
         with self.db.write() as conn:
-            conn.execute(
-                "UPDATE transitions SET message = ? WHERE job = ? AND end_time IS NULL",
-                (message, name),
+            cursor = conn.execute(
+                "UPDATE transitions SET message = ? WHERE job = ? AND end_time IS NULL"
+                " AND status = ?",
+                (message, name, status.value),
             )
+            if cursor.rowcount != 1:
+                return False
             conn.execute(
                 "UPDATE jobs SET last_modified_time = ?, version = version + 1 WHERE name = ?",
                 (now, name),
             )
+        return True
 
     def update(self, name: str, **data: Any) -> None:
         """Set data columns that are not a status change (container id, log offset...)."""

@@ -45,7 +45,9 @@ def test_move_is_compare_and_set(store: JobStore) -> None:
 def test_moves_record_history_and_data(store: JobStore) -> None:
     _add(store, "a")
     store.move("a", Secondary.STARTING, Secondary.STOPPING, 101.0, stop_cause="user")
-    store.set_message("a", "still stopping", 102.0)
+    assert store.set_message("a", Secondary.STOPPING, "still stopping", 102.0)
+    # A message written for a status the job has left lands nowhere.
+    assert not store.set_message("a", Secondary.TRAINING, "training in progress", 102.5)
     store.move("a", Secondary.STOPPING, Secondary.STOPPED, 103.0, training_end_time=103.0)
     history = [(t.status, t.start_time, t.end_time, t.message) for t in store.transitions("a")]
     assert history == [
