@@ -131,7 +131,7 @@ class Supervisor:
     def _begin_retry(self, failure: Failure) -> None:
         """Close the failed attempt and go back to Starting as the next one (persisted, so an
         engine killed between attempts continues the count)."""
-        log.warning("job %s attempt %d failed: %s", self.spec.name, self.attempt, failure.reason)
+        log.info("job %s attempt %d failed: %s", self.spec.name, self.attempt, failure.reason)
         self._close_host()
         following = self.attempt + 1
         message = retry_message(following, self.spec.max_retry_attempts, failure.reason)
