@@ -11,6 +11,7 @@
     +-- RuntimeFailure                  the container runtime could not do what was asked
     |   +-- ImageNotFound               the training image is not on this Docker engine
     |   +-- ContainerGone               a training container vanished (a lost instance)
+    |   +-- ContainerRejected           the engine refused the container (bad entrypoint, mount)
     +-- StorageFailure                  channel download or artifact upload failed
     |   +-- StorageUnavailable          the store did not answer, even after retries
     +-- NoCapacity                      the job can never be placed on this host
@@ -82,6 +83,10 @@ class ImageNotFound(RuntimeFailure):
 
 class ContainerGone(RuntimeFailure):
     """The container disappeared without an exit status (removed from outside, engine lost)."""
+
+
+class ContainerRejected(RuntimeFailure):
+    """Docker refused to create or start the container as asked (a 4xx): the request's fault."""
 
 
 class StorageFailure(OrchestratorError):

@@ -17,6 +17,7 @@ from enum import Enum
 
 from orchestrator.errors import (
     ContainerGone,
+    ContainerRejected,
     ImageNotFound,
     InjectedFault,
     NoCapacity,
@@ -24,6 +25,7 @@ from orchestrator.errors import (
     StorageFailure,
     StorageUnavailable,
 )
+from orchestrator.lifecycle import IllegalTransition
 from orchestrator.runtime.protocol import ExitStatus
 
 REASON_LIMIT = 1024
@@ -40,11 +42,12 @@ class FailureKind(str, Enum):
 class Failure:
     kind: FailureKind
     message: str
+    # Only the platform's own failures are worth another attempt; None: decided by the kind.
+    retry: bool | None = None
 
     @property
     def retryable(self) -> bool:
-        """Only the platform's own failures are worth another attempt."""
-        return self.kind is FailureKind.INTERNAL
+        return self.kind is FailureKind.INTERNAL if self.retry is None else self.retry
 
     @property
     def reason(self) -> str:
@@ -75,6 +78,7 @@ def from_exit(status: ExitStatus, failure_file: str | None) -> Failure:
 # StorageUnavailable is a StorageFailure, with other classes.
 _BY_EXCEPTION: tuple[tuple[type[BaseException], FailureKind], ...] = (
     (ImageNotFound, FailureKind.CLIENT),
+    (ContainerRejected, FailureKind.CLIENT),
     (ContainerGone, FailureKind.INTERNAL),
     (StorageUnavailable, FailureKind.INTERNAL),
     (StorageFailure, FailureKind.CLIENT),
@@ -89,4 +93,7 @@ def from_exception(exc: BaseException) -> Failure:
     for cls, kind in _BY_EXCEPTION:
         if isinstance(exc, cls):
             return Failure(kind, str(exc) or cls.__name__)
-    return Failure(FailureKind.INTERNAL, f"{type(exc).__name__}: {exc}")
+    # A move the state machine refuses means the job changed under us (another engine, a
+    # bug): another attempt would act on a job it does not own. Fail instead.
+    retry = not isinstance(exc, IllegalTransition)
+    return Failure(FailureKind.INTERNAL, f"{type(exc).__name__}: {exc}", retry)

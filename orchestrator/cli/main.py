@@ -183,8 +183,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.home:
         env["ORCHESTRATOR_HOME"] = str(Path(args.home).expanduser())
     try:
-        # Only long-lived engines take on jobs whose owner died; `run` and `stop` exit soon.
-        adopt = args.command in ("serve", "recover")
+        # Only `serve` keeps taking on jobs whose owner died: `run`, `stop` and `recover`
+        # exit once their own jobs are done (recover adopts once, explicitly, and waits).
+        adopt = args.command == "serve"
         orch = Orchestrator(settings_from_env(env), adopt_orphans=adopt)
         return _dispatch(args, orch)
     except OrchestratorError as exc:

@@ -51,8 +51,7 @@ class Engine:
 
     def _spawn(self, name: str, target: object) -> None:
         thread = threading.Thread(target=target, name=f"job-{name}", daemon=True)  # type: ignore[arg-type]
-        with self._lock:
-            self._threads[name] = thread
+        self._threads[name] = thread
         thread.start()
 
     def _is_orphan(self, record: JobRecord) -> bool:
@@ -61,18 +60,21 @@ class Engine:
 
     def adopt(self, name: str, on_line: LineCallback | None = None) -> bool:
         """Take over a job whose supervisor died; False if it has a live owner or ended."""
-        record = self.ctx.store.get(name)
-        if record is None:
-            raise training_job_not_found(name)
-        if not self._is_orphan(record):
-            return False
-        if not self.ctx.store.claim(
-            name, self.owner, self.ctx.clock.now(), self.ctx.settings.lease_seconds
-        ):
-            return False
-        record = self.ctx.store.require(name)  # as it was when claimed
-        supervisor = Supervisor(self.ctx, job_spec(record.request, record.arn), self.owner, on_line)
-        self._spawn(name, lambda: supervisor.adopt(record))
+        with self._lock:  # the loop, a stop and `recover` may race to adopt the same job
+            thread = self._threads.get(name)
+            if thread is not None and thread.is_alive():
+                return False  # ours already: a late heartbeat is not an orphan
+            record = self.ctx.store.get(name)
+            if record is None:
+                raise training_job_not_found(name)
+            if not self._is_orphan(record) or not self.ctx.store.claim(
+                name, self.owner, self.ctx.clock.now(), self.ctx.settings.lease_seconds
+            ):
+                return False
+            record = self.ctx.store.require(name)  # as it was when claimed
+            spec = job_spec(record.request, record.arn)
+            supervisor = Supervisor(self.ctx, spec, self.owner, on_line)
+            self._spawn(name, lambda: supervisor.adopt(record))
         return True
 
     def take_over_if_orphan(self, name: str) -> bool:

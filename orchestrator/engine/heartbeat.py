@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 
 from orchestrator.clock import Clock
 from orchestrator.store.jobs import JobStore
+
+log = logging.getLogger(__name__)
 
 
 class Heartbeat:
@@ -35,6 +38,11 @@ class Heartbeat:
 
     def _run(self) -> None:
         while not self._stop.wait(self.lease / 3):
-            if not self.store.claim(self.name, self.owner, self.clock.now(), self.lease):
+            try:
+                renewed = self.store.claim(self.name, self.owner, self.clock.now(), self.lease)
+            except Exception:  # a locked or busy store: try again at the next beat
+                log.warning("could not renew the lease of %s", self.name, exc_info=True)
+                continue
+            if not renewed:
                 self.lost = True
                 return

@@ -84,6 +84,7 @@ class HostRunner:
         self.container_id = self.ctx.runtime.create(spec)
         self.ctx.runs.set_container(self.spec.name, self.attempt, self.host, self.container_id)
         self.ctx.runtime.start(self.container_id)
+        self.ctx.runs.set_started(self.spec.name, self.attempt, self.host)
         # Follow only once started: Docker ends a follow on a created container at once, and
         # replays a started one's output from its first line, so nothing is lost either way.
         self._start_pump(skip_lines=0)
@@ -171,13 +172,15 @@ class HostRunner:
             log.warning("log of %s/%s is incomplete: %s", self.spec.name, self.host, pump.error)
 
     def close(self) -> None:
-        """Drain the log, remove the container and the workspace."""
-        self.drain()
+        """Remove the container, then drain the log, then remove the workspace. The container
+        goes first: one still running (a failed attempt) would keep a drain waiting; one that
+        exited was drained before its artifacts were uploaded."""
         if self.container_id is not None:
             try:
                 self.ctx.runtime.remove(self.container_id)
             except RuntimeFailure:
                 log.warning("could not remove container %s", self.container_id)
+        self.drain()
         self.workspace.remove()
         with contextlib.suppress(OSError):  # the attempt's folder, once its last host is gone
             self.workspace.root.parent.rmdir()

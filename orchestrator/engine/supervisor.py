@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 from orchestrator.capacity import demand_of, never_fits
 from orchestrator.engine.context import EngineContext
@@ -29,6 +29,7 @@ from orchestrator.failures import Failure, from_exception, from_exit
 from orchestrator.lifecycle import (
     MESSAGES,
     STOP_MESSAGES,
+    IllegalTransition,
     Secondary,
     StopCause,
     expired,
@@ -46,6 +47,17 @@ from orchestrator.store.jobs import JobRecord
 log = logging.getLogger(__name__)
 
 PREPARING = "Preparing the instances for training."
+
+
+@contextlib.contextmanager
+def _logged(what: str) -> Iterator[None]:
+    """Clean-up steps log their failure and let the next step run."""
+    try:
+        yield
+    except Exception:
+        log.exception("failed %s", what)
+
+
 Step = Callable[[], ExitStatus]
 
 
@@ -100,7 +112,8 @@ class Supervisor:
             return  # the new owner has the container, the workspace and the share
         except Exception as exc:  # last resort: a job never stays InProgress with no owner
             log.exception("supervisor of %s failed", self.spec.name)
-            self._fail(from_exception(exc).reason)
+            with _logged(f"failing {self.spec.name}"):
+                self._fail(from_exception(exc).reason)
         self._cleanup()
 
     # -- attempts --------------------------------------------------------------------------
@@ -118,6 +131,10 @@ class Supervisor:
                 raise
             except Exception as exc:
                 failure = from_exception(exc)
+            if self.current == Secondary.STOPPING:  # stopping anyway: end as the stop says
+                log.info("job %s failed while stopping: %s", self.spec.name, failure.reason)
+                self._finish_stopped()
+                return
             if not should_retry(failure.retryable, self.attempt, self.spec.max_retry_attempts):
                 self._fail(failure.reason)
                 return
@@ -209,9 +226,10 @@ class Supervisor:
 
     def _current_record(self) -> JobRecord:
         """The job as the store has it now; LostLease if another engine took it."""
-        if self.heartbeat.lost:
+        record = self.ctx.store.require(self.spec.name)
+        if self.heartbeat.lost or record.owner != self.owner:
             raise LostLease
-        return self.ctx.store.require(self.spec.name)
+        return record
 
     def _check_interrupts(self) -> None:
         """Between steps: a stop request, an injected fault, a lost lease."""
@@ -220,6 +238,13 @@ class Supervisor:
             self.current = Secondary.STOPPING
             raise StopRequested
         self._check_fault(record)
+        started = record.training_start_time  # MaxRuntime runs on during a retry's set-up
+        if started is not None and expired(
+            runtime_deadline(started, record.creation_time, self.spec.max_runtime_seconds),
+            self.ctx.clock.now(),
+        ):
+            self._request_own_stop(StopCause.MAX_RUNTIME)
+            raise StopRequested
 
     def _check_fault(self, record: JobRecord) -> None:
         if record.fault is None or (record.fault_at or 0.0) > self.ctx.clock.now():
@@ -244,7 +269,8 @@ class Supervisor:
         self.ctx.store.update(self.spec.name, exit_code=status.code)
         if self.current == Secondary.STOPPING:
             raise StopRequested
-        self._advance(Secondary.UPLOADING)
+        if self.current != Secondary.UPLOADING:  # an adopter may find it uploading already
+            self._advance(Secondary.UPLOADING)
         artifacts = self._upload()
         if status.code == 0:
             self._end(Secondary.COMPLETED, model_artifacts=artifacts)
@@ -277,7 +303,8 @@ class Supervisor:
         self._advance(final, message, training_end_time=self.ctx.clock.now(), **data)
 
     def _fail(self, reason: str) -> None:
-        """Move to Failed from wherever the job is; a concurrent stop turns it into Stopped."""
+        """Move to Failed from wherever the job is (Stopping too: the stop could not finish);
+        never a job another engine owns or one that has ended."""
         for _ in range(3):
             record = self.ctx.store.get(self.spec.name)
             if record is None or record.owner not in (None, self.owner):
@@ -302,10 +329,14 @@ class Supervisor:
             self.host = None
 
     def _cleanup(self) -> None:
-        self._close_host()
-        self.ctx.ledger.release(self.spec.name)
+        """Each step on its own: a failing one (a locked store) must not keep the lease alive."""
+        with _logged(f"closing the host of {self.spec.name}"):
+            self._close_host()
+        with _logged(f"releasing the share of {self.spec.name}"):
+            self.ctx.ledger.release(self.spec.name)
         self.heartbeat.stop()
-        self.ctx.store.release(self.spec.name, self.owner)
+        with _logged(f"releasing the lease of {self.spec.name}"):
+            self.ctx.store.release(self.spec.name, self.owner)
 
     def _require_host(self) -> HostRunner:
         if self.host is None:
@@ -320,6 +351,8 @@ class Supervisor:
             return self._attempt  # no container yet: this attempt starts over, same number
         self.host = HostRunner(self.ctx, self.spec, self.attempt, on_line=self.on_line)
         run = self.ctx.runs.get(self.spec.name, self.attempt, self.host.host)
+        if record.secondary == Secondary.TRAINING and (run is None or not run.started):
+            return self._relaunch  # died before the container started: nothing ran yet
         attached = self.host.attach(run)
         if record.secondary == Secondary.UPLOADING:
             return lambda: ExitStatus(record.exit_code or 0)
@@ -328,6 +361,15 @@ class Supervisor:
         if record.secondary == Secondary.STOPPING:
             return self._raise_stop  # nothing ran to the end: nothing to upload
         return self._lost_container
+
+    def _relaunch(self) -> ExitStatus:
+        """Start this attempt's container on the workspace its data was downloaded to."""
+        host = self._require_host()
+        if not host.workspace.root.exists():
+            raise ContainerGone(f"the workspace of attempt {self.attempt} is gone")
+        host.launch(replace_leftovers=True)
+        self._message(MESSAGES[Secondary.TRAINING])
+        return self._watch()
 
     def _raise_stop(self) -> ExitStatus:
         raise StopRequested
@@ -351,7 +393,7 @@ class Supervisor:
         if record.secondary == Secondary.STOPPING:
             self.current = Secondary.STOPPING
             raise StopRequested
-        raise RuntimeFailure(
+        raise IllegalTransition(
             f"job {self.spec.name} is {record.secondary.value}, expected {self.current.value}"
         )
 

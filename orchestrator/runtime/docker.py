@@ -17,7 +17,7 @@ import docker.errors
 import docker.types
 import requests.exceptions
 
-from orchestrator.errors import ContainerGone, ImageNotFound, RuntimeFailure
+from orchestrator.errors import ContainerGone, ContainerRejected, ImageNotFound, RuntimeFailure
 from orchestrator.runtime.protocol import ContainerInfo, ContainerSpec, ExitStatus
 
 P = ParamSpec("P")
@@ -59,6 +59,14 @@ def _mapped(func: Callable[P, T]) -> Callable[P, T]:
             if func.__name__ in _ON_A_CONTAINER:
                 raise ContainerGone(f"docker {func.__name__}: the container is gone") from exc
             raise RuntimeFailure(f"docker {func.__name__} failed: {exc}") from exc
+        except docker.errors.APIError as exc:
+            status = exc.status_code
+            if func.__name__ in _MAKING_A_CONTAINER and isinstance(status, int) and status < 500:
+                raise ContainerRejected(
+                    f"the Docker engine refused to {func.__name__} the training container:"
+                    f" {exc.explanation or exc}"
+                ) from exc
+            raise RuntimeFailure(f"docker {func.__name__} failed: {exc}") from exc
         except docker.errors.DockerException as exc:
             raise RuntimeFailure(f"docker {func.__name__} failed: {exc}") from exc
         except requests.exceptions.ConnectionError as exc:
@@ -86,6 +94,8 @@ _BEING_REMOVED = frozenset({"removing", "dead"})
 
 # Calls on one container: a 404 there means the container vanished.
 _ON_A_CONTAINER = frozenset({"start", "wait", "stop"})
+# A 4xx here (a bad entrypoint, an impossible mount or limit) is the request's fault.
+_MAKING_A_CONTAINER = frozenset({"create", "start"})
 
 
 class DockerRuntime:
@@ -161,7 +171,7 @@ class DockerRuntime:
     def start(self, container_id: str) -> None:
         self.api.start(container_id)
 
-    @_mapped
+    @_idempotent
     def wait(self, container_id: str, timeout: float) -> ExitStatus | None:
         try:
             # docker-py hands the timeout to requests, which takes fractions of a second.

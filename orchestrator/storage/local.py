@@ -6,12 +6,15 @@ points out of a channel's directory is refused, never followed.
 
 from __future__ import annotations
 
+import errno
 import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
-from orchestrator.errors import StorageFailure
+from orchestrator.errors import StorageFailure, StorageUnavailable
+
+_PLATFORM_ERRNOS = frozenset({errno.ENOSPC, errno.EIO, errno.EDQUOT, errno.EROFS})
 
 
 def _within(path: Path, root: Path) -> bool:
@@ -122,6 +125,8 @@ class LocalObjectStore:
             shutil.copyfile(source, tmp, follow_symlinks=False)
             os.replace(tmp, target)  # readers never see half an artifact
         except OSError as exc:
+            if exc.errno in _PLATFORM_ERRNOS:  # the store's disk, not the request, failed
+                raise StorageUnavailable(f"could not write {uri!r}: {exc}") from exc
             raise StorageFailure(f"could not write {uri!r}: {exc}") from exc
 
     def upload_tree(self, source: Path, uri: str) -> int:

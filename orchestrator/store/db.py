@@ -90,6 +90,7 @@ CREATE TABLE IF NOT EXISTS host_runs (
     host TEXT NOT NULL,
     container_id TEXT,
     log_base INTEGER NOT NULL DEFAULT 0,
+    started INTEGER NOT NULL DEFAULT 0,
     exit_code INTEGER,
     PRIMARY KEY (job, attempt, host)
 );

@@ -7,6 +7,7 @@ adopter re-reading that container's output from its start skips exactly the line
 
 from __future__ import annotations
 
+import sqlite3
 from dataclasses import dataclass
 
 from orchestrator.store.db import Database
@@ -19,6 +20,7 @@ class HostRun:
     host: str
     container_id: str | None
     log_base: int
+    started: bool
     exit_code: int | None
 
 
@@ -42,6 +44,14 @@ class HostRunStore:
                 (container_id, job, attempt, host),
             )
 
+    def set_started(self, job: str, attempt: int, host: str) -> None:
+        """The container was started: from here, a missing container is a lost one."""
+        with self.db.write() as conn:
+            conn.execute(
+                "UPDATE host_runs SET started = 1 WHERE job = ? AND attempt = ? AND host = ?",
+                (job, attempt, host),
+            )
+
     def set_exit(self, job: str, attempt: int, host: str, exit_code: int) -> None:
         with self.db.write() as conn:
             conn.execute(
@@ -58,13 +68,13 @@ class HostRunStore:
             )
             .fetchone()
         )
-        return HostRun(**dict(row)) if row else None
+        return _host_run(row) if row else None
 
     def of_job(self, job: str) -> list[HostRun]:
         rows = self.db.read().execute(
             "SELECT * FROM host_runs WHERE job = ? ORDER BY attempt, host", (job,)
         )
-        return [HostRun(**dict(row)) for row in rows]
+        return [_host_run(row) for row in rows]
 
     def scraped_lines(self, job: str, host: str) -> int:
         """How many lines of the host's log file have been scraped for metrics."""
@@ -76,3 +86,9 @@ class HostRunStore:
             .fetchone()
         )
         return int(row[0]) if row else 0
+
+
+def _host_run(row: sqlite3.Row) -> HostRun:
+    values = dict(row)
+    values["started"] = bool(values["started"])
+    return HostRun(**values)

@@ -348,3 +348,91 @@ def _secondaries(*names: str) -> tuple[Any, ...]:
     from orchestrator.lifecycle import Secondary
 
     return tuple(Secondary(n) for n in names)
+
+
+# -- what a review found: adoption mid-upload, failures while stopping, two owners ----------
+
+
+def test_a_job_adopted_while_uploading_finishes_its_upload(h: Harness) -> None:
+    supervisor = h.supervisor(request())
+    original = h.objects.upload_file
+    calls: list[str] = []
+
+    def die_on_first_upload(source: Path, uri: str) -> None:
+        calls.append(uri)
+        if len(calls) == 1:
+            raise Died
+        original(source, uri)
+
+    h.objects.upload_file = die_on_first_upload  # type: ignore[method-assign]
+    with pytest.raises(Died):
+        supervisor.run()
+    supervisor.heartbeat.stop()
+    h.store.release("job-1", "test-owner")
+    assert h.store.require("job-1").secondary_status == "Uploading"
+    engine = Engine(h.ctx)
+    assert engine.recover() == ["job-1"]
+    engine.join(timeout=30)
+    record = h.store.require("job-1")
+    assert (record.secondary_status, record.attempt) == ("Completed", 1)
+    assert h.artifact().exists()
+
+
+def test_a_container_lost_while_stopping_still_ends_stopped(h: Harness) -> None:
+    def stop_then_lose(now: float) -> None:
+        record = h.store.require("job-1")
+        if record.secondary_status == "Training":
+            service.request_stop(h.store, "job-1", h.clock)
+            for container in h.runtime.containers.values():
+                container.removed = True  # lost just as the stop arrives
+
+    h.on_wait(stop_then_lose)
+    h.run(request(AlgorithmSpecification=_algorithm("fake/long:latest"), RetryStrategy=RETRY_TWICE))
+    record = h.store.require("job-1")
+    assert (record.status, record.secondary_status, record.attempt) == ("Stopped", "Stopped", 1)
+
+
+def test_an_engine_never_adopts_a_job_its_own_supervisor_runs(h: Harness) -> None:
+    engine = Engine(h.ctx)
+    h.create(engine, request(AlgorithmSpecification=_algorithm("fake/long:latest")))
+    _until(lambda: h.store.require("job-1").secondary_status == "Training")
+    with h.store.db.write() as conn:  # as if its heartbeat were late (a laptop waking up)
+        conn.execute("UPDATE jobs SET lease_expires = 0")
+    assert engine.adopt("job-1") is False
+    service.request_stop(h.store, "job-1", h.clock)
+    engine.join(timeout=30)
+    assert h.store.require("job-1").secondary_status == "Stopped"
+
+
+def test_a_supervisor_whose_job_was_taken_over_touches_nothing(h: Harness) -> None:
+    def taken_over(now: float) -> None:
+        with h.store.db.write() as conn:
+            conn.execute("UPDATE jobs SET owner = 'another-engine'")
+
+    h.on_wait(taken_over)
+    h.run(request(AlgorithmSpecification=_algorithm("fake/long:latest")))
+    record = h.store.require("job-1")
+    assert (record.secondary_status, record.owner) == ("Training", "another-engine")
+    assert not any(c.removed for c in h.runtime.containers.values())  # the new owner's now
+
+
+def test_a_job_adopted_before_its_container_started_is_launched(h: Harness) -> None:
+    supervisor = h.supervisor(request())
+    original = FakeRuntime.create
+
+    def die_creating(spec: Any) -> str:
+        raise Died
+
+    h.runtime.create = die_creating  # type: ignore[method-assign,assignment]
+    with pytest.raises(Died):
+        supervisor.run()
+    supervisor.heartbeat.stop()
+    h.runtime.create = lambda spec: original(h.runtime, spec)  # type: ignore[method-assign]
+    h.store.release("job-1", "test-owner")
+    assert h.store.require("job-1").secondary_status == "Training"
+    engine = Engine(h.ctx)
+    assert engine.recover() == ["job-1"]
+    engine.join(timeout=30)
+    record = h.store.require("job-1")
+    assert (record.secondary_status, record.attempt) == ("Completed", 1)
+    assert len(h.runtime.containers) == 1

@@ -6,6 +6,7 @@ import pytest
 
 from orchestrator.errors import (
     ContainerGone,
+    ContainerRejected,
     ImageNotFound,
     InjectedFault,
     NoCapacity,
@@ -14,6 +15,7 @@ from orchestrator.errors import (
     StorageUnavailable,
 )
 from orchestrator.failures import FailureKind, from_exception, from_exit
+from orchestrator.lifecycle import IllegalTransition
 from orchestrator.runtime.protocol import ExitStatus
 
 
@@ -24,6 +26,8 @@ from orchestrator.runtime.protocol import ExitStatus
         (StorageFailure("no objects found under 's3://b/p'"), FailureKind.CLIENT, False),
         (StorageUnavailable("the store did not answer"), FailureKind.INTERNAL, True),
         (ContainerGone("docker wait: the container is gone"), FailureKind.INTERNAL, True),
+        (ContainerRejected("the Docker engine refused to start"), FailureKind.CLIENT, False),
+        (IllegalTransition("job x is Completed, expected Training"), FailureKind.INTERNAL, False),
         (RuntimeFailure("docker create failed: 500"), FailureKind.INTERNAL, True),
         (InjectedFault("an injected internal-error fault"), FailureKind.INTERNAL, True),
         (NoCapacity("the job needs 8 vCPUs"), FailureKind.CAPACITY, False),

@@ -278,6 +278,7 @@ def _orphan_in_training(h: Harness, log_lines: int) -> None:
 
 def test_adoption_finishes_the_job_without_duplicating_log_lines(h: Harness) -> None:
     _orphan_in_training(h, log_lines=1)
+    assert h.store.claim("job-1", "adopter", h.clock.now(), 30)  # as an adopting engine does
     record = h.store.require("job-1")
     Supervisor(h.ctx, job_spec(record.request, record.arn), "adopter").adopt(record)
     assert h.store.require("job-1").secondary_status == "Completed"
