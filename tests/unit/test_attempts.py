@@ -45,6 +45,23 @@ def _lose_containers_of(h: Harness, *attempts: int) -> None:
     runtime.wait = wait  # type: ignore[method-assign]
 
 
+def _killed(h: Harness, supervisor: Any) -> None:
+    """Run `supervisor` until a hook raises Died, then leave things as a killed process does:
+    no clean-up, and a lease that has run out."""
+    with pytest.raises(Died):
+        supervisor.run()
+    supervisor.heartbeat.stop()
+    h.store.release("job-1", "test-owner")
+
+
+def _recovered(h: Harness) -> Any:
+    """A new engine adopts the orphan and finishes it; the job's record after."""
+    engine = Engine(h.ctx)
+    assert engine.recover() == ["job-1"]
+    engine.join(timeout=30)
+    return h.store.require("job-1")
+
+
 def _algorithm(image: str) -> dict[str, str]:
     return {"TrainingImage": image, "TrainingInputMode": "File"}
 
@@ -304,31 +321,21 @@ def test_an_engine_killed_between_attempts_continues_the_count(h: Harness) -> No
         return ledger_request(job, *args)
 
     h.ctx.ledger.request = die_placing_attempt_2  # type: ignore[method-assign]
-    supervisor = h.supervisor(request(RetryStrategy={"MaximumRetryAttempts": 1}))
-    with pytest.raises(Died):
-        supervisor.run()
-    supervisor.heartbeat.stop()
+    _killed(h, h.supervisor(request(RetryStrategy={"MaximumRetryAttempts": 1})))
     del h.ctx.ledger.request
-    h.store.release("job-1", "test-owner")
     assert h.store.require("job-1").secondary_status == "Starting"
-    engine = Engine(h.ctx)
-    assert engine.recover() == ["job-1"]
-    engine.join(timeout=30)
-    record = h.store.require("job-1")
+    record = _recovered(h)
     # Attempt 2 was the last one allowed: its lost container ends the job, not a third try.
     assert (record.status, record.attempt) == ("Failed", 2)
     assert h.statuses().count("Training") == 2
 
 
 def test_the_reaper_removes_containers_of_replaced_attempts(h: Harness) -> None:
-    supervisor = h.supervisor(request(AlgorithmSpecification=_algorithm("fake/long:latest")))
-    engine = Engine(h.ctx)
-    h.on_wait(lambda now: engine.reap())
-    leftover = h.runtime.create(_leftover_spec(h))
-    h.store.update("job-1", attempt=2)
-    supervisor.attempt = supervisor.attempt  # the live attempt is 2 from here on
+    h.supervisor(request(AlgorithmSpecification=_algorithm("fake/long:latest")))
+    leftover = h.runtime.create(_leftover_spec(h))  # attempt 1's, left by a dead engine
     h.runtime.start(leftover)
-    engine.reap()
+    h.store.update("job-1", attempt=2)  # the job has moved on to attempt 2
+    Engine(h.ctx).reap()
     assert h.runtime.containers[leftover].removed
     with pytest.raises(ContainerGone):
         h.runtime.wait(leftover, 1)
@@ -365,15 +372,9 @@ def test_a_job_adopted_while_uploading_finishes_its_upload(h: Harness) -> None:
         original(source, uri)
 
     h.objects.upload_file = die_on_first_upload  # type: ignore[method-assign]
-    with pytest.raises(Died):
-        supervisor.run()
-    supervisor.heartbeat.stop()
-    h.store.release("job-1", "test-owner")
+    _killed(h, supervisor)
     assert h.store.require("job-1").secondary_status == "Uploading"
-    engine = Engine(h.ctx)
-    assert engine.recover() == ["job-1"]
-    engine.join(timeout=30)
-    record = h.store.require("job-1")
+    record = _recovered(h)
     assert (record.secondary_status, record.attempt) == ("Completed", 1)
     assert h.artifact().exists()
 
@@ -424,15 +425,9 @@ def test_a_job_adopted_before_its_container_started_is_launched(h: Harness) -> N
         raise Died
 
     h.runtime.create = die_creating  # type: ignore[method-assign,assignment]
-    with pytest.raises(Died):
-        supervisor.run()
-    supervisor.heartbeat.stop()
+    _killed(h, supervisor)
     h.runtime.create = lambda spec: original(h.runtime, spec)  # type: ignore[method-assign]
-    h.store.release("job-1", "test-owner")
     assert h.store.require("job-1").secondary_status == "Training"
-    engine = Engine(h.ctx)
-    assert engine.recover() == ["job-1"]
-    engine.join(timeout=30)
-    record = h.store.require("job-1")
+    record = _recovered(h)
     assert (record.secondary_status, record.attempt) == ("Completed", 1)
     assert len(h.runtime.containers) == 1
