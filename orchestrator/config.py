@@ -28,6 +28,8 @@ class Settings:
     cpu_overcommit: float | None = None
     # How often the engine loop adopts orphans, reaps leftovers and re-checks waiting jobs.
     tick_seconds: float = 1.0
+    # How often the checkpoint sync rescans LocalPath for changes inotify did not report.
+    checkpoint_scan_seconds: float = 5.0
 
     @property
     def database_path(self) -> Path:
@@ -85,4 +87,5 @@ def settings_from_env(env: Mapping[str, str] | None = None) -> Settings:
         memory_gib=_optional(env, "ORCHESTRATOR_MEMORY_GIB", "a number of GiB"),
         cpu_overcommit=_optional(env, "ORCHESTRATOR_CPU_OVERCOMMIT", "a ratio such as 4"),
         tick_seconds=_float(env, "ORCHESTRATOR_TICK_SECONDS", 1.0) or 1.0,
+        checkpoint_scan_seconds=_float(env, "ORCHESTRATOR_CHECKPOINT_SCAN_SECONDS", 5.0) or 5.0,
     )

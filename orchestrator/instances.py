@@ -68,6 +68,12 @@ def _gpus(family: str, size: str) -> int:
     return 0
 
 
+def is_accelerated(instance_type: str) -> bool:
+    """GPU and Trainium/Inferentia families (ml.p*, ml.g*, ml.trn*, ml.inf*)."""
+    family, _ = _family(instance_type)
+    return family.startswith(("p", "g", "trn", "inf"))
+
+
 def resources_of(instance_type: str) -> InstanceResources:
     """What one instance of this type offers; unknown sizes fall back to 2 vCPUs."""
     family, size = _family(instance_type)

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from orchestrator.instances import is_accelerated
 from orchestrator.metrics.scraper import MetricDefinition
 
 DEFAULT_MAX_RUNTIME = 86_400
@@ -25,6 +26,17 @@ class ChannelSpec:
     distribution: str = "FullyReplicated"
     record_wrapper: str | None = None
     compression: str | None = None
+
+
+DEFAULT_CHECKPOINT_PATH = "/opt/ml/checkpoints"
+
+
+@dataclass(frozen=True)
+class CheckpointSpec:
+    """CheckpointConfig: S3Uri mirrored with LocalPath inside the container."""
+
+    s3_uri: str
+    local_path: str = DEFAULT_CHECKPOINT_PATH
 
 
 @dataclass(frozen=True)
@@ -50,6 +62,9 @@ class JobSpec:
     metric_definitions: list[MetricDefinition] = field(default_factory=list)
     max_retry_attempts: int = 0
     max_pending_seconds: int | None = None
+    checkpoint: CheckpointSpec | None = None
+    spot: bool = False
+    max_wait_seconds: int | None = None
 
 
 def metric_definitions_of(request: Mapping[str, Any]) -> list[MetricDefinition]:
@@ -97,5 +112,24 @@ def job_spec(request: Mapping[str, Any], arn: str) -> JobSpec:
         training_input_mode=mode,
         metric_definitions=metric_definitions_of(request),
         max_retry_attempts=(request.get("RetryStrategy") or {}).get("MaximumRetryAttempts", 0),
-        max_pending_seconds=stopping.get("MaxPendingTimeInSeconds"),
+        max_pending_seconds=_max_pending(stopping, resources["InstanceType"]),
+        checkpoint=_checkpoint_spec(request.get("CheckpointConfig")),
+        spot=bool(request.get("EnableManagedSpotTraining")),
+        max_wait_seconds=stopping.get("MaxWaitTimeInSeconds"),
     )
+
+
+def _max_pending(stopping: Mapping[str, Any], instance_type: str) -> int | None:
+    """The service model (StoppingCondition.MaxPendingTimeInSeconds): it "takes effect only
+    for jobs that request accelerated computing instance types, such as instances in the ml.p,
+    ml.g, and ml.trn families. It has no effect on jobs that request CPU-only instance types."
+    """
+    value = stopping.get("MaxPendingTimeInSeconds")
+    return value if value is not None and is_accelerated(instance_type) else None
+
+
+def _checkpoint_spec(config: Mapping[str, Any] | None) -> CheckpointSpec | None:
+    if not config:
+        return None
+    local = str(config.get("LocalPath") or DEFAULT_CHECKPOINT_PATH).rstrip("/")
+    return CheckpointSpec(str(config["S3Uri"]), local or "/")

@@ -7,6 +7,9 @@ sleep SECONDS       sleep; on SIGTERM write /opt/ml/model/saved.txt and exit 0
 ignore-term SECONDS ignore SIGTERM and sleep (the platform must SIGKILL it)
 metrics COUNT SECS  print `step=I loss=X` COUNT times, SECS apart
 flood LINES         print LINES lines as fast as it can, every tenth a metric line
+checkpoint N SECS HOLD [--delete-first]
+                    print what LocalPath holds, write ckpt-0..N-1 there SECS apart, optionally
+                    delete ckpt-0, then hold HOLD seconds (SIGTERM: exit 0)
 contract            copy what the platform provided (config files, env, channels, network
                     interfaces) into /opt/ml/model/contract.json, exit 0
 """
@@ -89,6 +92,37 @@ def contract(_args):
     print("contract written")
 
 
+def _checkpoint_dir():
+    try:
+        return _read(os.path.join(OPT_ML, "input", "config", "checkpointconfig.json"))["LocalPath"]
+    except OSError:
+        return os.path.join(OPT_ML, "checkpoints")
+
+
+def checkpoint(args):
+    count, pause, hold = int(args[0]), float(args[1]), float(args[2])
+
+    def on_term(signum, frame):
+        print("got SIGTERM", flush=True)
+        sys.exit(0)
+
+    signal.signal(signal.SIGTERM, on_term)
+    directory = _checkpoint_dir()
+    os.makedirs(directory, exist_ok=True)
+    found = sorted(os.listdir(directory))
+    print("checkpoints at start: " + (",".join(found) or "none"), flush=True)
+    for i in range(count):
+        with open(os.path.join(directory, f"ckpt-{i}.txt"), "w") as handle:
+            handle.write(f"step {i}\n")
+        print(f"wrote ckpt-{i}", flush=True)
+        time.sleep(pause)
+    if "--delete-first" in args:
+        os.remove(os.path.join(directory, "ckpt-0.txt"))
+        print("deleted ckpt-0", flush=True)
+    print("holding", flush=True)
+    time.sleep(hold)
+
+
 def metrics(args):
     count, pause = int(args[0]), float(args[1])
     for i in range(count):
@@ -112,7 +146,8 @@ def flood(args):
 
 
 MODES = {"train": ok, "ok": ok, "fail": fail, "exit": exit_with, "sleep": sleep,
-         "ignore-term": ignore_term, "contract": contract, "metrics": metrics, "flood": flood}
+         "ignore-term": ignore_term, "contract": contract, "metrics": metrics, "flood": flood,
+         "checkpoint": checkpoint}
 
 if __name__ == "__main__":
     mode = sys.argv[1] if len(sys.argv) > 1 else "train"

@@ -9,18 +9,23 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import shutil
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from orchestrator.engine.context import EngineContext
 from orchestrator.engine.logs import LineCallback, LogPump, complete_lines, lines_from
 from orchestrator.engine.placement import container_spec
 from orchestrator.engine.recording import MetricRecorder
 from orchestrator.engine.workspace import Workspace
-from orchestrator.errors import RuntimeFailure
+from orchestrator.errors import RuntimeFailure, StorageUnavailable
 from orchestrator.metrics.scraper import Scraper
 from orchestrator.runtime.protocol import LABEL_ATTEMPT, LABEL_HOST, ExitStatus
 from orchestrator.spec import JobSpec
 from orchestrator.store.runs import HostRun
+
+if TYPE_CHECKING:
+    from orchestrator.engine.checkpoints import CheckpointSync
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +47,7 @@ class HostRunner:
         self.workspace = Workspace(ctx.workspace_dir(spec.name, attempt, host), host)
         self.container_id: str | None = None
         self.pump: LogPump | None = None
+        self.sync: CheckpointSync | None = None
 
     @property
     def started(self) -> bool:
@@ -64,12 +70,44 @@ class HostRunner:
         self.workspace.create(self.spec)
 
     def download(self, check: Callable[[], None]) -> None:
-        """Copy each channel in (FastFile channels are mounted at launch instead)."""
+        """Copy each channel in (FastFile channels are mounted at launch instead), then what
+        CheckpointConfig.S3Uri holds into LocalPath."""
         for channel in self.spec.channels:
             if channel.input_mode == "FastFile" and self.ctx.objects.local_directory(channel.uri):
                 continue
             self.ctx.objects.download_prefix(channel.uri, self.workspace.channel_dir(channel.name))
             check()
+        sync = self._checkpoint_sync()
+        if sync is not None:
+            shutil.rmtree(self.workspace.checkpoint_dir, ignore_errors=True)
+            restored = sync.restore()
+            log.info("restored %d checkpoint file(s) of %s", restored, self.spec.name)
+
+    def _checkpoint_sync(self) -> CheckpointSync | None:
+        if self.spec.checkpoint is None:
+            return None
+        if self.sync is None:
+            from orchestrator.engine.checkpoints import CheckpointSync  # watchdog: only here
+
+            self.sync = CheckpointSync(
+                self.workspace.checkpoint_dir,
+                self.spec.checkpoint.s3_uri,
+                self.ctx.objects,
+                scan_seconds=self.ctx.settings.checkpoint_scan_seconds,
+            )
+        return self.sync
+
+    @property
+    def sync_error(self) -> str | None:
+        """Why checkpoints keep failing to upload, if they do."""
+        return self.sync.error if self.sync is not None else None
+
+    def finish_sync(self) -> None:
+        """Upload the last checkpoint changes (the container has exited or is gone)."""
+        if self.sync is not None:
+            self.sync.finish()
+            if self.sync.error:
+                raise StorageUnavailable(self.sync.error)
 
     # -- the container --------------------------------------------------------------------
 
@@ -85,6 +123,9 @@ class HostRunner:
         self.ctx.runs.set_container(self.spec.name, self.attempt, self.host, self.container_id)
         self.ctx.runtime.start(self.container_id)
         self.ctx.runs.set_started(self.spec.name, self.attempt, self.host)
+        sync = self._checkpoint_sync()
+        if sync is not None:
+            sync.start()
         # Follow only once started: Docker ends a follow on a created container at once, and
         # replays a started one's output from its first line, so nothing is lost either way.
         self._start_pump(skip_lines=0)
@@ -95,6 +136,9 @@ class HostRunner:
         if not found or run is None:
             return False
         self.container_id = found[0].id
+        sync = self._checkpoint_sync()
+        if sync is not None:  # an engine restarted mid-training: sync what it missed
+            sync.start()
         in_file = complete_lines(self.ctx.log_path(self.spec.name, self.host))
         self._start_pump(skip_lines=max(in_file - run.log_base, 0))
         return True
@@ -181,6 +225,12 @@ class HostRunner:
             except RuntimeFailure:
                 log.warning("could not remove container %s", self.container_id)
         self.drain()
+        if self.sync is not None:
+            try:
+                self.sync.finish()
+            except Exception:  # a failed final sync must not keep the workspace forever
+                log.exception("last checkpoint sync of %s failed", self.spec.name)
         self.workspace.remove()
+        shutil.rmtree(self.workspace.checkpoint_dir, ignore_errors=True)
         with contextlib.suppress(OSError):  # the attempt's folder, once its last host is gone
             self.workspace.root.parent.rmdir()

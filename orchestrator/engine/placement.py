@@ -25,6 +25,8 @@ def limits_of(spec: JobSpec, host: tuple[int, int]) -> tuple[int, int]:
 
 def _mounts(ctx: EngineContext, spec: JobSpec, workspace: Workspace) -> list[Mount]:
     mounts = [Mount(workspace.root, "/opt/ml")]
+    if spec.checkpoint is not None:
+        mounts.append(Mount(workspace.checkpoint_dir, spec.checkpoint.local_path))
     for channel in spec.channels:
         if channel.input_mode != "FastFile":
             continue

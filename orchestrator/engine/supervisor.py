@@ -24,6 +24,7 @@ from orchestrator.errors import (
     NoCapacity,
     RuntimeFailure,
     StorageFailure,
+    StorageUnavailable,
 )
 from orchestrator.failures import Failure, from_exception, from_exit
 from orchestrator.lifecycle import (
@@ -220,6 +221,9 @@ class Supervisor:
                 self.current = Secondary.STOPPING
                 return host.stop(grace)
             self._check_fault(record)
+            if host.sync_error:  # checkpoints that cannot be saved: the platform's failure
+                host.kill()
+                raise StorageUnavailable(host.sync_error)
             if expired(deadline, self.ctx.clock.now()):
                 self._request_own_stop(StopCause.MAX_RUNTIME)
                 return host.stop(grace)
@@ -266,6 +270,7 @@ class Supervisor:
         host = self._require_host()
         host.drain()
         host.record_exit(status)
+        host.finish_sync()  # the last checkpoints are at S3Uri before the job says it ended
         self.ctx.store.update(self.spec.name, exit_code=status.code)
         if self.current == Secondary.STOPPING:
             raise StopRequested
@@ -291,6 +296,7 @@ class Supervisor:
             self.host.drain()
             self._message("Uploading generated training model.")
             try:
+                self.host.finish_sync()
                 artifacts = self._upload()
             except StorageFailure as exc:
                 self._fail(from_exception(exc).reason)

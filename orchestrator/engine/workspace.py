@@ -55,6 +55,17 @@ class Workspace:
         self._write_json("hyperparameters.json", dict(spec.hyperparameters))
         self._write_json("resourceconfig.json", resource_config(spec, self.host))
         self._write_json("inputdataconfig.json", input_data_config(spec))
+        if spec.checkpoint is not None:  # as the platform writes it; frameworks read it
+            self._write_json(
+                "checkpointconfig.json",
+                {"LocalPath": spec.checkpoint.local_path, "S3Uri": spec.checkpoint.s3_uri},
+            )
+
+    @property
+    def checkpoint_dir(self) -> Path:
+        """The host side of CheckpointConfig.LocalPath: beside /opt/ml, mounted on its own, so
+        it can be synced to the end after the container is gone, whatever LocalPath is."""
+        return self.root.parent / f"{self.host}.checkpoints"
 
     def _write_json(self, name: str, content: Any) -> None:
         (self.config_dir / name).write_text(json.dumps(content, indent=2))

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from orchestrator.clock import Clock
 from orchestrator.errors import ContainerGone, ImageNotFound, RuntimeFailure
-from orchestrator.runtime.protocol import ContainerInfo, ContainerSpec, ExitStatus
+from orchestrator.runtime.protocol import ContainerInfo, ContainerSpec, ExitStatus, Mount
 
 SIGTERM_EXIT = 143
 SIGKILL_EXIT = 137
@@ -45,6 +45,15 @@ class FakeContainer:
     exit: ExitStatus | None = None
     removed: bool = False
     signals: list[str] = field(default_factory=list)
+
+
+def _host_path(mounts: list[Mount], container_path: str) -> Path:
+    """Where a container path lands on the host: the deepest mount wins, as in Docker."""
+    mount = max(
+        (m for m in mounts if container_path.startswith(m.target.rstrip("/") + "/")),
+        key=lambda m: len(m.target),
+    )
+    return mount.source / container_path[len(mount.target.rstrip("/")) + 1 :]
 
 
 class FakeRuntime:
@@ -80,8 +89,9 @@ class FakeRuntime:
         opt_ml = next((m.source for m in container.spec.mounts if m.target == "/opt/ml"), None)
         if opt_ml is not None:
             for relative, content in container.program.files.items():
-                (opt_ml / relative).parent.mkdir(parents=True, exist_ok=True)
-                (opt_ml / relative).write_text(content)
+                path = _host_path(container.spec.mounts, f"/opt/ml/{relative}")
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_text(content)
             if container.program.on_start:
                 container.program.on_start(opt_ml)
 

@@ -137,6 +137,42 @@ class LocalObjectStore:
             count += 1
         return count
 
+    def list_prefix(self, uri: str) -> dict[str, tuple[int, float]]:
+        folder = self._folder(uri)
+        if not folder.is_dir():
+            return {}
+        found: dict[str, tuple[int, float]] = {}
+        for path, relative in _walk(folder, folder.resolve(), uri, skip_links=True):
+            if not path.name.endswith(".partial"):
+                stat = path.stat()
+                found[relative] = (stat.st_size, stat.st_mtime)
+        return found
+
+    def _folder(self, uri: str) -> Path:
+        if uri.startswith("file://"):
+            return self._file_path(uri)
+        bucket, key = self._s3_path(uri)
+        return self._checked(bucket / key, bucket, uri) if key else bucket
+
+    def download_file(self, uri: str, target: Path) -> None:
+        source = self._writable_path(uri)
+        if not source.is_file() or source.is_symlink():
+            raise StorageFailure(f"{uri!r} is not an object")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_name(f".{target.name}.partial")
+        try:
+            shutil.copyfile(source, tmp, follow_symlinks=False)
+            os.replace(tmp, target)
+        except OSError as exc:
+            raise StorageFailure(f"could not read {uri!r} into {target}: {exc}") from exc
+
+    def delete(self, uri: str) -> None:
+        path = self._writable_path(uri)
+        try:
+            path.unlink(missing_ok=True)
+        except OSError as exc:
+            raise StorageUnavailable(f"could not delete {uri!r}: {exc}") from exc
+
 
 def _relative_to_prefix(key: str, prefix: str) -> str:
     """Where an object lands in its channel: its path below the prefix; an object that only

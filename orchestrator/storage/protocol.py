@@ -23,3 +23,13 @@ class ObjectStore(Protocol):
 
     def upload_tree(self, source: Path, uri: str) -> int:
         """Store every regular file under `source` below the prefix `uri`."""
+
+    def list_prefix(self, uri: str) -> dict[str, tuple[int, float]]:
+        """Every object below the folder `uri` (a trailing / is implied): relative path ->
+        (size, modification time). Nothing there is an empty answer, not an error."""
+
+    def download_file(self, uri: str, target: Path) -> None:
+        """Copy one object to a local file (written whole, then renamed into place)."""
+
+    def delete(self, uri: str) -> None:
+        """Remove one object; a missing one is not an error."""

@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from orchestrator.metrics.scraper import definition_errors
-from orchestrator.spec import metric_definitions_of
+from orchestrator.spec import DEFAULT_MAX_RUNTIME, metric_definitions_of
 from orchestrator.validation.model import raise_for_errors, shape_errors
 
 MAX_RUNTIME_LIMIT = 28 * 86_400
@@ -41,13 +41,6 @@ _UNSUPPORTED: list[tuple[tuple[str, ...], Callable[[Any], bool], str]] = [
         bool,
         f"TrainingImageConfig (a private registry) {NOT_YET}; build or load the image locally",
     ),
-    (("EnableManagedSpotTraining",), bool, f"EnableManagedSpotTraining {NOT_YET}"),
-    (
-        ("StoppingCondition", "MaxWaitTimeInSeconds"),
-        lambda v: v is not None,
-        f"StoppingCondition.MaxWaitTimeInSeconds (managed spot training) {NOT_YET}",
-    ),
-    (("CheckpointConfig",), bool, f"CheckpointConfig {NOT_YET}"),
     (
         ("ResourceConfig", "KeepAlivePeriodInSeconds"),
         bool,
@@ -111,7 +104,55 @@ def _stopping_errors(request: Request) -> list[str]:
             f"StoppingCondition.MaxRuntimeInSeconds must be at most {MAX_RUNTIME_LIMIT} "
             f"(28 days), got {runtime}"
         ]
-    return []
+    return _spot_errors(request)
+
+
+def _spot_errors(request: Request) -> list[str]:
+    """Managed spot's rules (API reference: StoppingCondition, CreateTrainingJob)."""
+    spot = bool(request.get("EnableManagedSpotTraining"))
+    wait = _truthy(request, "StoppingCondition", "MaxWaitTimeInSeconds")
+    runtime = _truthy(request, "StoppingCondition", "MaxRuntimeInSeconds") or DEFAULT_MAX_RUNTIME
+    if wait is not None and not spot:
+        return [
+            "StoppingCondition.MaxWaitTimeInSeconds is only for managed spot training:"
+            " set EnableManagedSpotTraining to true, or remove it"
+        ]
+    if not spot:
+        return []
+    if wait is None:
+        return ["StoppingCondition.MaxWaitTimeInSeconds is required for managed spot training"]
+    errors = []
+    if isinstance(wait, int) and wait < runtime:
+        errors.append(
+            f"StoppingCondition.MaxWaitTimeInSeconds ({wait}) must be greater than or equal to"
+            f" MaxRuntimeInSeconds ({runtime})"
+        )
+    if _truthy(request, "ResourceConfig", "KeepAlivePeriodInSeconds"):
+        errors.append(
+            "ResourceConfig.KeepAlivePeriodInSeconds (warm pools) cannot be used with managed"
+            " spot training"
+        )
+    return errors
+
+
+def _checkpoint_errors(request: Request) -> list[str]:
+    config = request.get("CheckpointConfig")
+    if not isinstance(config, Mapping):
+        return []
+    errors = _uri_errors(str(config.get("S3Uri", "")), "CheckpointConfig.S3Uri")
+    local = config.get("LocalPath")
+    if local is not None:
+        parts = str(local).split("/")
+        if not str(local).startswith("/"):
+            errors.append(f"CheckpointConfig.LocalPath must be an absolute path, got {local!r}")
+        elif ".." in parts:
+            errors.append(f"CheckpointConfig.LocalPath must not contain '..', got {local!r}")
+        elif str(local).rstrip("/") in ("", "/opt/ml", "/opt/ml/input", "/opt/ml/model"):
+            errors.append(
+                f"CheckpointConfig.LocalPath {local!r} would replace a directory the platform"
+                " owns; use /opt/ml/checkpoints or a folder of its own"
+            )
+    return errors
 
 
 def _uri_errors(uri: str, field: str) -> list[str]:
@@ -169,7 +210,7 @@ def _output_errors(request: Request) -> list[str]:
 
 def _rule_errors(request: Request) -> list[str]:
     errors = _unsupported(request) + definition_errors(metric_definitions_of(request))
-    for check in (_algorithm_errors, _resource_errors, _stopping_errors):
+    for check in (_algorithm_errors, _resource_errors, _stopping_errors, _checkpoint_errors):
         errors += check(request)
     return errors + _input_errors(request) + _output_errors(request)
 

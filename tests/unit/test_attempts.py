@@ -256,7 +256,9 @@ def test_max_pending_time_stops_a_waiting_job(tmp_path: Path) -> None:
     h.program("fake/ok:latest", duration=100_000)
     engine = Engine(h.ctx)
     stopping = {"MaxRuntimeInSeconds": 200_000, "MaxPendingTimeInSeconds": 7200}
-    _two_jobs(h, engine, {"StoppingCondition": stopping}, StoppingCondition=stopping)
+    gpu = {"InstanceType": "ml.g5.xlarge", "InstanceCount": 1, "VolumeSizeInGB": 10}
+    second = {"StoppingCondition": stopping, "ResourceConfig": gpu}
+    _two_jobs(h, engine, second, StoppingCondition=stopping)
     engine.wait("second", timeout=30)
     second = h.store.require("second")
     assert (second.status, second.secondary_status) == ("Stopped", "Stopped")

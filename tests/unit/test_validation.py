@@ -82,12 +82,6 @@ def test_missing_required_member() -> None:
 @pytest.mark.parametrize(
     ("changes", "field"),
     [
-        ({"CheckpointConfig": {"S3Uri": "s3://b/c"}}, "CheckpointConfig"),
-        ({"EnableManagedSpotTraining": True}, "EnableManagedSpotTraining"),
-        (
-            {"StoppingCondition": {"MaxRuntimeInSeconds": 60, "MaxWaitTimeInSeconds": 120}},
-            "MaxWaitTimeInSeconds",
-        ),
         (
             {
                 "ResourceConfig": {
@@ -122,7 +116,12 @@ def test_retry_strategy_and_max_pending_are_taken_within_the_models_ranges() -> 
         ),
         "arn:aws:sagemaker:us-east-1:123456789012:training-job/job-1",
     )
-    assert (spec.max_retry_attempts, spec.max_pending_seconds) == (2, 7200)
+    assert (spec.max_retry_attempts, spec.max_pending_seconds) == (2, None)  # CPU-only: none
+    gpu = request(
+        ResourceConfig={"InstanceType": "ml.g5.xlarge", "InstanceCount": 1, "VolumeSizeInGB": 10},
+        StoppingCondition={"MaxRuntimeInSeconds": 60, "MaxPendingTimeInSeconds": 7200},
+    )
+    assert job_spec(gpu, "arn:x").max_pending_seconds == 7200
     for attempts in (0, 31):
         message = _error(request(RetryStrategy={"MaximumRetryAttempts": attempts}))
         assert "maximumRetryAttempts" in message or "MaximumRetryAttempts" in message
@@ -130,6 +129,54 @@ def test_retry_strategy_and_max_pending_are_taken_within_the_models_ranges() -> 
         request(StoppingCondition={"MaxRuntimeInSeconds": 60, "MaxPendingTimeInSeconds": 60})
     )
     assert "axPendingTimeInSeconds" in message
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        (
+            {"StoppingCondition": {"MaxRuntimeInSeconds": 60, "MaxWaitTimeInSeconds": 120}},
+            "MaxWaitTimeInSeconds is only for managed spot training",
+        ),
+        ({"EnableManagedSpotTraining": True}, "MaxWaitTimeInSeconds is required"),
+        (
+            {
+                "EnableManagedSpotTraining": True,
+                "StoppingCondition": {"MaxRuntimeInSeconds": 600, "MaxWaitTimeInSeconds": 300},
+            },
+            "MaxWaitTimeInSeconds (300) must be greater than or equal to MaxRuntimeInSeconds",
+        ),
+        ({"CheckpointConfig": {"S3Uri": "ftp://b/c"}}, "checkpointConfig.s3Uri"),
+        (
+            {"CheckpointConfig": {"S3Uri": "s3://b/c", "LocalPath": "checkpoints"}},
+            "LocalPath must be an absolute path",
+        ),
+        (
+            {"CheckpointConfig": {"S3Uri": "s3://b/c", "LocalPath": "/opt/ml/../etc"}},
+            "LocalPath must not contain '..'",
+        ),
+        (
+            {"CheckpointConfig": {"S3Uri": "s3://b/c", "LocalPath": "/opt/ml/model"}},
+            "would replace a directory the platform owns",
+        ),
+        ({"CheckpointConfig": {"S3Uri": "s3://b/../c"}}, "must not contain '..'"),
+    ],
+)
+def test_spot_and_checkpoint_rules(changes: dict[str, Any], message: str) -> None:
+    assert message in _error(request(**changes))
+
+
+def test_spot_with_checkpoints_is_accepted() -> None:
+    spec = job_spec(
+        request(
+            EnableManagedSpotTraining=True,
+            StoppingCondition={"MaxRuntimeInSeconds": 600, "MaxWaitTimeInSeconds": 1200},
+            CheckpointConfig={"S3Uri": "s3://b/ckpt"},
+        ),
+        "arn:x",
+    )
+    assert spec.spot and spec.max_wait_seconds == 1200
+    assert spec.checkpoint is not None and spec.checkpoint.local_path == "/opt/ml/checkpoints"
 
 
 def test_cloud_only_fields_are_accepted() -> None:

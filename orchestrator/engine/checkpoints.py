@@ -1,0 +1,255 @@
+"""CheckpointConfig: restore S3Uri into LocalPath before training, then mirror LocalPath to
+S3Uri while the container writes it.
+
+SageMaker's contract (developer guide, "Use checkpoints in Amazon SageMaker"): what is at S3Uri
+is copied to LocalPath before training starts; during training, new and changed files are
+uploaded as they appear, deletions are mirrored, files are not archived. Here:
+
+- A file is uploaded when the container closes it after writing (watchdog's `closed` event,
+  from inotify's IN_CLOSE_WRITE on the bind-mounted directory), so it is never half-written.
+  Bursts are coalesced: a path dirtied many times in `settle_seconds` is uploaded once.
+- A reconciling scan every `scan_seconds` compares each file's size and mtime with what was
+  uploaded, and uploads a changed file once it has stayed the same across two scans: it catches
+  missed events, an engine restarted mid-training, and filesystems without inotify (Docker
+  Desktop, network mounts), where it is the only mechanism. Deleted files are deleted remotely.
+- When the attempt ends (completed, stopped, failed, interrupted), the watcher stops and a final
+  reconcile uploads every change before the workspace is removed: beyond what AWS documents,
+  which promises no upload after SIGTERM's grace period, nothing written is lost.
+- Symlinks are skipped with a warning; only regular files under LocalPath are read, and restore
+  writes only below LocalPath.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from watchdog.events import FileSystemEvent, FileSystemEventHandler
+from watchdog.observers import Observer
+
+from orchestrator.errors import StorageFailure
+from orchestrator.storage.protocol import ObjectStore
+
+log = logging.getLogger(__name__)
+
+FAILURES_BEFORE_ERROR = 3
+Signature = tuple[int, int]  # (size, mtime in ns)
+
+
+class CheckpointSync:
+    def __init__(
+        self,
+        local_dir: Path,
+        uri: str,
+        objects: ObjectStore,
+        scan_seconds: float = 5.0,
+        settle_seconds: float = 0.1,
+    ) -> None:
+        self.local_dir = local_dir
+        self.prefix = uri.rstrip("/")
+        self.objects = objects
+        self.scan_seconds = scan_seconds
+        self.settle_seconds = settle_seconds
+        self.uploaded: dict[str, Signature] = {}
+        self.uploads = 0
+        self.deletes = 0
+        self.error: str | None = None
+        self._failures: dict[str, int] = {}
+        self._dirty: set[str] = set()
+        self._seen: dict[str, Signature] = {}  # the previous scan, for stability
+        self._skipped: set[str] = set()
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._worker: threading.Thread | None = None
+        self._observer: Any = None
+
+    # -- before training -------------------------------------------------------------------
+
+    def restore(self) -> int:
+        """Copy everything under S3Uri into LocalPath; later additions are not copied in."""
+        self.local_dir.mkdir(parents=True, exist_ok=True)
+        root = self.local_dir.resolve()
+        restored = 0
+        for relative in sorted(self.objects.list_prefix(self.prefix)):
+            target = (self.local_dir / relative).resolve()
+            if root not in target.parents:
+                log.warning("checkpoint restore skips %r: outside LocalPath", relative)
+                continue
+            self.objects.download_file(f"{self.prefix}/{relative}", target)
+            self.uploaded[relative] = _signature(target)
+            restored += 1
+        return restored
+
+    # -- while training --------------------------------------------------------------------
+
+    def start(self) -> CheckpointSync:
+        """Watch LocalPath. What S3Uri already holds (restored, or uploaded before an engine
+        restart) counts as uploaded when its size matches; the first scan uploads the rest and
+        deletes what the container deleted meanwhile."""
+        self.local_dir.mkdir(parents=True, exist_ok=True)
+        if not self.uploaded:  # not restored by us: an adopter, mid-training
+            local = self._local_files()
+            for relative, (size, _) in self.objects.list_prefix(self.prefix).items():
+                same = relative in local and local[relative][0] == size
+                # Known remotely: unchanged ones stay, others are re-uploaded or deleted.
+                self.uploaded[relative] = local[relative] if same else (size, -1)
+        self._observer = self._watch()
+        self._worker = threading.Thread(target=self._run, name="checkpoint-sync", daemon=True)
+        self._worker.start()
+        return self
+
+    def _watch(self) -> Any:
+        """An inotify watcher on LocalPath, or None where it cannot run (the scan polls)."""
+        try:
+            observer = Observer()
+            observer.schedule(_Handler(self), str(self.local_dir), recursive=True)
+            observer.start()
+            return observer
+        except (OSError, RuntimeError) as exc:  # no inotify, or its watch limit reached
+            log.warning("checkpoint sync of %s polls every %.1f s: %s", self.prefix, 1.0, exc)
+            self.scan_seconds = min(self.scan_seconds, 1.0)
+            return None
+
+    def mark(self, path: str) -> None:
+        """A file was closed, deleted or moved: sync it soon."""
+        try:
+            relative = Path(path).relative_to(self.local_dir).as_posix()
+        except ValueError:
+            return
+        with self._lock:
+            self._dirty.add(relative)
+        self._wake.set()
+
+    def _run(self) -> None:
+        last_scan = time.monotonic()
+        while not self._stop.is_set():
+            due = last_scan + self.scan_seconds - time.monotonic()
+            woken = self._wake.wait(max(due, 0.0))
+            if self._stop.is_set():
+                return
+            if woken:
+                self._stop.wait(self.settle_seconds)  # let a burst of writes finish
+                self._wake.clear()
+                self._flush()
+            if time.monotonic() - last_scan >= self.scan_seconds:
+                self._scan(stable_only=True)
+                last_scan = time.monotonic()
+
+    def _flush(self) -> None:
+        """Sync what events named: closed files, deleted files, and what a deleted or moved
+        folder held."""
+        with self._lock:
+            dirty, self._dirty = self._dirty, set()
+        local = self._local_files()
+        for relative in sorted(dirty):
+            if relative in local or relative in self.uploaded:
+                self._sync(relative, local.get(relative))
+                continue
+            for gone in [u for u in self.uploaded if u.startswith(relative + "/")]:
+                if gone not in local:
+                    self._sync(gone, None)
+
+    def _scan(self, stable_only: bool) -> None:
+        """Upload what changed (and, mid-training, held still since the last scan); mirror
+        deletions."""
+        local = self._local_files()
+        for relative, signature in local.items():
+            changed = self.uploaded.get(relative) != signature
+            settled = not stable_only or self._seen.get(relative) == signature
+            if changed and settled:
+                self._sync(relative, signature)
+        for relative in set(self.uploaded) - set(local):
+            self._sync(relative, None)
+        self._seen = local
+
+    def _sync(self, relative: str, signature: Signature | None) -> None:
+        uri = f"{self.prefix}/{relative}"
+        try:
+            if signature is None:
+                if relative in self.uploaded:
+                    self.objects.delete(uri)
+                    del self.uploaded[relative]
+                    self.deletes += 1
+            elif self.uploaded.get(relative) != signature:
+                self.objects.upload_file(self.local_dir / relative, uri)
+                self.uploaded[relative] = signature
+                self.uploads += 1
+            self._failures.pop(relative, None)
+        except (StorageFailure, OSError) as exc:
+            count = self._failures[relative] = self._failures.get(relative, 0) + 1
+            log.warning("checkpoint sync of %s failed (%d): %s", uri, count, exc)
+            if count >= FAILURES_BEFORE_ERROR:
+                self.error = f"checkpoints could not be uploaded to {uri}: {exc}"
+            with self._lock:
+                self._dirty.add(relative)  # try again at the next flush or scan
+
+    def _local_files(self) -> dict[str, Signature]:
+        """Regular files under LocalPath; symlinks are never followed or uploaded."""
+        found: dict[str, Signature] = {}
+        for current, dirs, files in os.walk(self.local_dir, followlinks=False):
+            dirs.sort()
+            for name in files:
+                path = Path(current) / name
+                relative = path.relative_to(self.local_dir).as_posix()
+                if path.is_symlink():
+                    self._skip(relative)
+                    continue
+                try:
+                    found[relative] = _signature(path)
+                except FileNotFoundError:  # deleted while we looked
+                    continue
+        return found
+
+    def _skip(self, relative: str) -> None:
+        if relative not in self._skipped:
+            self._skipped.add(relative)
+            log.warning(
+                "checkpoint sync skips the symlink %s: only regular files under LocalPath are"
+                " uploaded",
+                relative,
+            )
+
+    # -- after -----------------------------------------------------------------------------
+
+    def finish(self) -> None:
+        """Stop watching, then upload every change and mirror every deletion: the container
+        has exited, so every file is complete."""
+        self._stop.set()
+        self._wake.set()
+        if self._observer is not None:
+            self._observer.stop()
+            self._observer.join()
+            self._observer = None
+        if self._worker is not None:
+            self._worker.join()
+            self._worker = None
+        with self._lock:
+            self._dirty.clear()
+        self._scan(stable_only=False)
+
+
+class _Handler(FileSystemEventHandler):
+    """watchdog's callbacks: closed after writing, deleted, moved (both ends)."""
+
+    def __init__(self, sync: CheckpointSync) -> None:
+        self.sync = sync
+
+    def dispatch(self, event: FileSystemEvent) -> None:
+        if event.is_directory:
+            if event.event_type in ("deleted", "moved"):
+                self.sync.mark(str(event.src_path))  # its files are deleted remotely
+            return
+        if event.event_type in ("closed", "deleted", "moved"):
+            self.sync.mark(str(event.src_path))
+        if event.event_type == "moved":
+            self.sync.mark(str(event.dest_path))
+
+
+def _signature(path: Path) -> Signature:
+    stat = path.stat()
+    return stat.st_size, stat.st_mtime_ns

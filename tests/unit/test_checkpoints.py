@@ -1,0 +1,148 @@
+"""The checkpoint sync on a real filesystem with real inotify events, and a local store."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from orchestrator.engine.checkpoints import CheckpointSync
+from orchestrator.errors import StorageFailure
+from orchestrator.storage.local import LocalObjectStore
+
+URI = "s3://bucket/ckpt"
+
+
+def _until(condition: Callable[[], bool], what: str, bound: float = 20.0) -> None:
+    deadline = time.monotonic() + bound
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.01)
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> LocalObjectStore:
+    return LocalObjectStore(tmp_path / "s3")
+
+
+@pytest.fixture
+def local(tmp_path: Path) -> Path:
+    return tmp_path / "local"
+
+
+@pytest.fixture
+def sync(local: Path, store: LocalObjectStore) -> Iterator[CheckpointSync]:
+    made = CheckpointSync(local, URI, store, scan_seconds=60.0, settle_seconds=0.01)
+    yield made
+    made.finish()
+
+
+def _remote(store: LocalObjectStore) -> dict[str, str]:
+    return {
+        relative: (store.root / "bucket" / "ckpt" / relative).read_text()
+        for relative in store.list_prefix(URI)
+    }
+
+
+def test_restore_copies_the_prefix_into_local_path(
+    sync: CheckpointSync, store: LocalObjectStore, local: Path, tmp_path: Path
+) -> None:
+    seed = tmp_path / "seed.txt"
+    seed.write_text("epoch 3")
+    store.upload_file(seed, f"{URI}/epoch-3/state.txt")
+    store.upload_file(seed, "s3://bucket/ckpt-other/not-mine.txt")  # shares the prefix's text
+    assert sync.restore() == 1
+    assert (local / "epoch-3" / "state.txt").read_text() == "epoch 3"
+    assert not (local / "not-mine.txt").exists()
+
+
+def test_a_closed_file_is_uploaded_while_training_and_a_deleted_one_removed(
+    sync: CheckpointSync, store: LocalObjectStore, local: Path
+) -> None:
+    sync.start()
+    (local / "step-1").mkdir(parents=True)
+    (local / "step-1" / "model.bin").write_text("weights-1")
+    _until(lambda: _remote(store) == {"step-1/model.bin": "weights-1"}, "the upload")
+    (local / "step-1" / "model.bin").write_text("weights-2")  # rewritten: uploaded again
+    _until(lambda: _remote(store) == {"step-1/model.bin": "weights-2"}, "the new version")
+    (local / "step-1" / "model.bin").unlink()
+    _until(lambda: _remote(store) == {}, "the deletion")
+
+
+def test_a_file_still_being_written_waits_for_a_stable_scan(
+    sync: CheckpointSync, store: LocalObjectStore, local: Path
+) -> None:
+    local.mkdir()
+    with (local / "big.bin").open("w") as handle:
+        handle.write("half")
+        handle.flush()
+        sync._scan(stable_only=True)  # first sight: not known to be complete
+        assert _remote(store) == {}
+        handle.write(" and the rest")
+        handle.flush()
+        sync._scan(stable_only=True)  # it changed since: still not
+        assert _remote(store) == {}
+    sync._scan(stable_only=True)  # unchanged across two scans: uploaded
+    assert _remote(store) == {"big.bin": "half and the rest"}
+
+
+def test_finish_uploads_everything_and_mirrors_deletions(
+    sync: CheckpointSync, store: LocalObjectStore, local: Path
+) -> None:
+    sync.start()
+    (local / "a.txt").write_text("a")
+    _until(lambda: "a.txt" in _remote(store), "the first upload")
+    (local / "a.txt").unlink()
+    with (local / "b.txt").open("w") as handle:  # written, then the container died: no close
+        handle.write("b")
+        handle.flush()
+        sync.finish()
+    assert _remote(store) == {"b.txt": "b"}
+
+
+def test_symlinks_are_skipped(
+    sync: CheckpointSync, store: LocalObjectStore, local: Path, tmp_path: Path
+) -> None:
+    secret = tmp_path / "secret.txt"
+    secret.write_text("not a checkpoint")
+    local.mkdir()
+    (local / "escape").symlink_to(secret)
+    (local / "real.txt").write_text("ok")
+    sync.finish()
+    assert _remote(store) == {"real.txt": "ok"}
+
+
+def test_an_engine_restarted_mid_training_uploads_only_what_it_missed(
+    local: Path, store: LocalObjectStore
+) -> None:
+    local.mkdir()
+    (local / "kept.txt").write_text("same")
+    (local / "new.txt").write_text("new")
+    first = CheckpointSync(local, URI, store, scan_seconds=60.0)
+    first.finish()  # an earlier engine uploaded both
+    (local / "new.txt").write_text("newer")
+    os.utime(local / "new.txt", ns=(1, 1))  # even with an older mtime: size differs
+    (local / "kept.txt").unlink()
+    second = CheckpointSync(local, URI, store, scan_seconds=60.0)
+    second.start()
+    second.finish()
+    assert _remote(store) == {"new.txt": "newer"}
+    assert second.uploads == 1 and second.deletes == 1
+
+
+def test_uploads_that_keep_failing_become_an_error(
+    local: Path, store: LocalObjectStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(source: Path, uri: str) -> None:
+        raise StorageFailure("the store is down")
+
+    monkeypatch.setattr(store, "upload_file", broken)
+    local.mkdir()
+    (local / "x.txt").write_text("x")
+    sync = CheckpointSync(local, URI, store, scan_seconds=60.0)
+    for _ in range(3):
+        sync._scan(stable_only=False)
+    assert sync.error is not None and "the store is down" in sync.error
