@@ -236,12 +236,17 @@ def _two_jobs(
 def test_a_job_that_does_not_fit_waits_in_pending(tmp_path: Path) -> None:
     h = Harness(tmp_path, cpus=2)  # one ml.m5.large (2 vCPUs) at a time
     h.program("fake/ok:latest", duration=5)
+    h.program("fake/long:latest", duration=100_000)
     engine = Engine(h.ctx)
-    _two_jobs(h, engine)
+    long = {"MaxRuntimeInSeconds": 200_000}
+    _two_jobs(
+        h, engine, AlgorithmSpecification=_algorithm("fake/long:latest"), StoppingCondition=long
+    )
+    _until(lambda: h.store.require("second").secondary_status == "Pending")
+    service.request_stop(h.store, "first", h.clock)  # its share is released: second starts
     engine.join(timeout=30)
     first, second = h.store.require("first"), h.store.require("second")
-    assert first.secondary_status == second.secondary_status == "Completed"
-    assert h.statuses("first") == ["Starting", "Downloading", "Training", "Uploading", "Completed"]
+    assert (first.secondary_status, second.secondary_status) == ("Stopped", "Completed")
     assert h.statuses("second") == [
         "Starting", "Pending", "Starting", "Downloading", "Training", "Uploading", "Completed",
     ]  # fmt: skip
