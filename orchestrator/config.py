@@ -30,6 +30,13 @@ class Settings:
     tick_seconds: float = 1.0
     # How often the checkpoint sync rescans LocalPath for changes inotify did not report.
     checkpoint_scan_seconds: float = 5.0
+    # Managed spot, simulated: the share of the running time that is billed (SageMaker's spot
+    # savings are "up to 90%"; 70% is a typical figure), the pause before an interrupted job
+    # gets capacity back, and an optional seeded random interruption rate for soak tests.
+    spot_discount: float = 0.7
+    spot_recapture_seconds: float = 5.0
+    spot_interruptions_per_hour: float = 0.0
+    spot_seed: int = 0
 
     @property
     def database_path(self) -> Path:
@@ -57,6 +64,13 @@ def default_home(env: Mapping[str, str]) -> Path:
 
 def _float(env: Mapping[str, str], name: str, default: float) -> float:
     value = _optional(env, name, "a number of seconds", positive=False)
+    return default if value is None else value
+
+
+def _fraction(env: Mapping[str, str], name: str, default: float) -> float:
+    value = _optional(env, name, "a fraction from 0 to 1", positive=False)
+    if value is not None and value >= 1:
+        raise ValidationError(f"{name} must be below 1, got {env[name]!r}")
     return default if value is None else value
 
 
@@ -88,4 +102,8 @@ def settings_from_env(env: Mapping[str, str] | None = None) -> Settings:
         cpu_overcommit=_optional(env, "ORCHESTRATOR_CPU_OVERCOMMIT", "a ratio such as 4"),
         tick_seconds=_float(env, "ORCHESTRATOR_TICK_SECONDS", 1.0) or 1.0,
         checkpoint_scan_seconds=_float(env, "ORCHESTRATOR_CHECKPOINT_SCAN_SECONDS", 5.0) or 5.0,
+        spot_discount=_fraction(env, "ORCHESTRATOR_SPOT_DISCOUNT", 0.7),
+        spot_recapture_seconds=_float(env, "ORCHESTRATOR_SPOT_RECAPTURE_SECONDS", 5.0),
+        spot_interruptions_per_hour=_float(env, "ORCHESTRATOR_SPOT_INTERRUPTIONS_PER_HOUR", 0.0),
+        spot_seed=int(_float(env, "ORCHESTRATOR_SPOT_SEED", 0.0)),
     )

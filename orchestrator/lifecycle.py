@@ -119,6 +119,7 @@ class StopCause(str, Enum):
     USER = "user"
     MAX_RUNTIME = "max_runtime"
     MAX_PENDING = "max_pending"
+    MAX_WAIT = "max_wait"
 
 
 # MaxPendingTimeInSeconds: "the maximum length of time ... that a training job can be pending
@@ -128,13 +129,16 @@ _STOPPED_BY = {
     StopCause.USER: Secondary.STOPPED,
     StopCause.MAX_RUNTIME: Secondary.MAX_RUNTIME_EXCEEDED,
     StopCause.MAX_PENDING: Secondary.STOPPED,
+    StopCause.MAX_WAIT: Secondary.MAX_WAIT_TIME_EXCEEDED,
 }
 STOP_MESSAGES = {
     StopCause.USER: MESSAGES[Secondary.STOPPING],
     StopCause.MAX_RUNTIME: MESSAGES[Secondary.MAX_RUNTIME_EXCEEDED],
     StopCause.MAX_PENDING: "Training job stopped: MaxPendingTimeInSeconds exceeded while waiting"
     " for capacity.",
+    StopCause.MAX_WAIT: MESSAGES[Secondary.MAX_WAIT_TIME_EXCEEDED],
 }
+INTERRUPTED_MESSAGE = "The spot instance was interrupted: the training container got SIGTERM."
 
 
 def stopped_status(cause: str | None) -> Secondary:
@@ -145,18 +149,68 @@ def stopped_status(cause: str | None) -> Secondary:
         return Secondary.STOPPED
 
 
-def should_retry(retryable: bool, attempt: int, maximum_retry_attempts: int) -> bool:
-    """RetryStrategy: attempt N (1-based) failed; is there another? Only platform failures
-    are retried, at most MaximumRetryAttempts times (so 1 + MaximumRetryAttempts attempts)."""
-    return retryable and attempt <= maximum_retry_attempts
+def should_retry(retryable: bool, retries_done: int, maximum_retry_attempts: int) -> bool:
+    """RetryStrategy: an attempt failed after `retries_done` retries; is there another? Only
+    platform failures are retried, at most MaximumRetryAttempts times. Spot interruptions
+    restart a job without counting here."""
+    return retryable and retries_done < maximum_retry_attempts
 
 
-def retry_message(attempt: int, maximum_retry_attempts: int, reason: str) -> str:
-    """The Starting message of a retried attempt: which attempt, and why."""
+def retry_message(retry: int, maximum_retry_attempts: int, attempt: int, reason: str) -> str:
+    """The Starting message of a retried attempt: which retry and attempt, and why."""
     return (
-        f"Retrying the training job: attempt {attempt} of {maximum_retry_attempts + 1},"
-        f" after {reason[:300]}"
+        f"Retrying the training job: retry {retry} of {maximum_retry_attempts}"
+        f" (attempt {attempt}), after {reason[:300]}"
     )
+
+
+def restart_message(attempt: int) -> str:
+    """The Starting message after a spot interruption."""
+    return f"Restarting the training job after the spot interruption (attempt {attempt})."
+
+
+def running_seconds(run_seconds: float, attempt_training_at: float | None, now: float) -> float:
+    """Time spent training over every attempt: ended attempts plus the current one."""
+    return run_seconds + (now - attempt_training_at if attempt_training_at is not None else 0.0)
+
+
+def wait_deadline(creation: float, max_wait: int | None) -> float | None:
+    """MaxWaitTimeInSeconds (spot): waiting plus running, over every attempt, from creation."""
+    return None if max_wait is None else creation + max_wait
+
+
+@dataclass(frozen=True)
+class Limits:
+    """A job's stopping conditions."""
+
+    max_runtime: int
+    max_wait: int | None = None
+    spot: bool = False
+
+
+@dataclass(frozen=True)
+class Clocks:
+    """What the store knows of a job's time."""
+
+    creation: float
+    training_start: float | None
+    run_seconds: float = 0.0
+    attempt_training_at: float | None = None
+
+
+def limit_reached(limits: Limits, clocks: Clocks, now: float) -> StopCause | None:
+    """Which stopping condition ends the job now, if any. MaxWait (spot) counts from creation;
+    a spot job's MaxRuntime counts only time spent training (not interruptions, nor waiting);
+    otherwise MaxRuntime counts from the first TrainingStartTime, across every attempt."""
+    if expired(wait_deadline(clocks.creation, limits.max_wait), now):
+        return StopCause.MAX_WAIT
+    if limits.spot:
+        running = running_seconds(clocks.run_seconds, clocks.attempt_training_at, now)
+        return StopCause.MAX_RUNTIME if running >= limits.max_runtime else None
+    if clocks.training_start is None:
+        return None
+    deadline = runtime_deadline(clocks.training_start, clocks.creation, limits.max_runtime)
+    return StopCause.MAX_RUNTIME if expired(deadline, now) else None
 
 
 def runtime_deadline(training_start: float | None, creation: float, max_runtime: int) -> float:

@@ -58,7 +58,9 @@ def _parser() -> argparse.ArgumentParser:
         "fault", help="inject a platform fault into a running job (exercises RetryStrategy)"
     )
     fault.add_argument("name")
-    fault.add_argument("kind", choices=["internal-error"], help="what happens to the job")
+    fault.add_argument(
+        "kind", choices=["internal-error", "spot-interruption"], help="what happens to the job"
+    )
     fault.add_argument(
         "--after", type=float, metavar="SECONDS", help="when, from now (default: at once)"
     )

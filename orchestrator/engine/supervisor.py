@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import random
 from collections.abc import Callable, Iterator
+from typing import Any
 
 from orchestrator.capacity import demand_of, never_fits
 from orchestrator.engine.context import EngineContext
@@ -28,16 +30,21 @@ from orchestrator.errors import (
 )
 from orchestrator.failures import Failure, from_exception, from_exit
 from orchestrator.lifecycle import (
+    INTERRUPTED_MESSAGE,
     MESSAGES,
     STOP_MESSAGES,
+    Clocks,
     IllegalTransition,
+    Limits,
     Secondary,
     StopCause,
     expired,
     is_terminal,
+    limit_reached,
     pending_deadline,
+    restart_message,
     retry_message,
-    runtime_deadline,
+    running_seconds,
     should_retry,
     stopped_status,
 )
@@ -70,6 +77,10 @@ class LostLease(Exception):
     """Another engine took this job over; this supervisor must touch nothing more."""
 
 
+class SpotInterruption(Exception):
+    """The spot capacity was reclaimed: the attempt ends, the job restarts (not a failure)."""
+
+
 class Supervisor:
     def __init__(
         self,
@@ -84,7 +95,10 @@ class Supervisor:
         self.on_line = on_line
         self.current = Secondary.STARTING
         self.attempt = 1
+        self.retries = 0
         self.adopted = False
+        self.limits = Limits(spec.max_runtime_seconds, spec.max_wait_seconds, spec.spot)
+        self.chance = random.Random(f"{ctx.settings.spot_seed}:{spec.name}")
         self.host: HostRunner | None = None
         self.heartbeat = Heartbeat(
             ctx.store, spec.name, owner, ctx.clock, ctx.settings.lease_seconds
@@ -100,6 +114,7 @@ class Supervisor:
         """Finish a job whose supervisor died, from where the store says it was."""
         self.current = record.secondary
         self.attempt = record.attempt
+        self.retries = record.retries
         self.adopted = True
         self._guarded(lambda: self._drive(self._resumption(record)))
 
@@ -128,6 +143,11 @@ class Supervisor:
             except StopRequested:
                 self._finish_stopped()
                 return
+            except SpotInterruption:
+                if self._restart_after_interruption():
+                    step = self._attempt
+                    continue
+                return
             except LostLease:
                 raise
             except Exception as exc:
@@ -136,7 +156,7 @@ class Supervisor:
                 log.info("job %s failed while stopping: %s", self.spec.name, failure.reason)
                 self._finish_stopped()
                 return
-            if not should_retry(failure.retryable, self.attempt, self.spec.max_retry_attempts):
+            if not should_retry(failure.retryable, self.retries, self.spec.max_retry_attempts):
                 self._fail(failure.reason)
                 return
             try:
@@ -151,10 +171,54 @@ class Supervisor:
         engine killed between attempts continues the count)."""
         log.info("job %s attempt %d failed: %s", self.spec.name, self.attempt, failure.reason)
         self._close_host()
-        following = self.attempt + 1
-        message = retry_message(following, self.spec.max_retry_attempts, failure.reason)
-        self._advance(Secondary.STARTING, message, attempt=following)
-        self.attempt = following
+        self._account_run()
+        following, retry = self.attempt + 1, self.retries + 1
+        message = retry_message(retry, self.spec.max_retry_attempts, following, failure.reason)
+        self._advance(Secondary.STARTING, message, attempt=following, retries=retry)
+        self.attempt, self.retries = following, retry
+
+    def _restart_after_interruption(self) -> bool:
+        """Interrupted, SIGTERM and the grace period, the last checkpoints synced; then, after
+        the recapture delay, Starting again as a new attempt that restores them. False if the
+        job ended meanwhile (a stop, MaxWaitTimeInSeconds)."""
+        try:
+            host = self._require_host()
+            host.stop(self.ctx.settings.stop_grace_seconds)
+            self._close_host()  # drains the log and syncs the last checkpoints first
+            self._account_run()
+            self._advance(Secondary.INTERRUPTED, INTERRUPTED_MESSAGE)
+            self._recapture()
+            following = self.attempt + 1
+            self._advance(Secondary.STARTING, restart_message(following), attempt=following)
+            self.attempt = following
+            return True
+        except StopRequested:
+            self._finish_stopped()
+            return False
+
+    def _recapture(self) -> None:
+        """Wait for spot capacity to come back, as a stop or MaxWait may end the wait."""
+        waited, pause = 0.0, self.ctx.settings.poll_seconds
+        while waited < self.ctx.settings.spot_recapture_seconds:
+            self._check_interrupts()
+            self.ctx.clock.sleep(pause)
+            waited += pause
+
+    def _account_run(self) -> float:
+        """Close the current attempt's training time into the job's; the total."""
+        record = self.ctx.store.require(self.spec.name)
+        now = self.ctx.clock.now()
+        total = running_seconds(record.run_seconds, record.attempt_training_at, now)
+        if record.attempt_training_at is not None:
+            self.ctx.store.update(self.spec.name, run_seconds=total, attempt_training_at=None)
+        return total
+
+    def _billing(self) -> dict[str, Any]:
+        """A spot job is billed its training time less the (simulated) spot discount."""
+        total = self._account_run()
+        if not self.spec.spot:
+            return {}
+        return {"billable_seconds": total * (1 - self.ctx.settings.spot_discount)}
 
     def _attempt(self) -> ExitStatus:
         if self.current != Secondary.DOWNLOADING:  # an adopted download was placed already
@@ -168,7 +232,11 @@ class Supervisor:
             start = record.training_start_time or self.ctx.clock.now()
             self._advance(Secondary.DOWNLOADING, training_start_time=start)
         self.host.download(self._check_interrupts)
-        self._advance(Secondary.TRAINING, "Downloading the training image.")
+        self._advance(
+            Secondary.TRAINING,
+            "Downloading the training image.",
+            attempt_training_at=self.ctx.clock.now(),
+        )
         self.host.launch(replace_leftovers=self.adopted)
         self._message(MESSAGES[Secondary.TRAINING])
         return self._watch()
@@ -207,10 +275,6 @@ class Supervisor:
 
     def _watch(self) -> ExitStatus:
         host = self._require_host()
-        record = self.ctx.store.require(self.spec.name)
-        deadline = runtime_deadline(
-            record.training_start_time, record.creation_time, self.spec.max_runtime_seconds
-        )
         grace = self.ctx.settings.stop_grace_seconds
         while True:
             status = host.wait(self.ctx.settings.poll_seconds)
@@ -224,9 +288,28 @@ class Supervisor:
             if host.sync_error:  # checkpoints that cannot be saved: the platform's failure
                 host.kill()
                 raise StorageUnavailable(host.sync_error)
-            if expired(deadline, self.ctx.clock.now()):
-                self._request_own_stop(StopCause.MAX_RUNTIME)
+            cause = self._limit(record)
+            if cause is not None:
+                self._request_own_stop(cause)
                 return host.stop(grace)
+            if self._randomly_interrupted():
+                raise SpotInterruption
+
+    def _limit(self, record: JobRecord) -> StopCause | None:
+        clocks = Clocks(
+            record.creation_time,
+            record.training_start_time,
+            record.run_seconds,
+            record.attempt_training_at,
+        )
+        return limit_reached(self.limits, clocks, self.ctx.clock.now())
+
+    def _randomly_interrupted(self) -> bool:
+        """ORCHESTRATOR_SPOT_INTERRUPTIONS_PER_HOUR: a seeded chance at each poll, for soaks."""
+        rate = self.ctx.settings.spot_interruptions_per_hour
+        if not self.spec.spot or rate <= 0:
+            return False
+        return self.chance.random() < rate * self.ctx.settings.poll_seconds / 3600
 
     def _current_record(self) -> JobRecord:
         """The job as the store has it now; LostLease if another engine took it."""
@@ -242,17 +325,19 @@ class Supervisor:
             self.current = Secondary.STOPPING
             raise StopRequested
         self._check_fault(record)
-        started = record.training_start_time  # MaxRuntime runs on during a retry's set-up
-        if started is not None and expired(
-            runtime_deadline(started, record.creation_time, self.spec.max_runtime_seconds),
-            self.ctx.clock.now(),
-        ):
-            self._request_own_stop(StopCause.MAX_RUNTIME)
+        cause = self._limit(record)  # MaxWait, and MaxRuntime during a retry's set-up
+        if cause is not None:
+            self._request_own_stop(cause)
             raise StopRequested
 
     def _check_fault(self, record: JobRecord) -> None:
         if record.fault is None or (record.fault_at or 0.0) > self.ctx.clock.now():
             return
+        if record.fault == "spot-interruption":
+            if self.current != Secondary.TRAINING:
+                return  # capacity is reclaimed from a running instance: wait until then
+            self.ctx.store.update(self.spec.name, fault=None, fault_at=None)
+            raise SpotInterruption
         self.ctx.store.update(self.spec.name, fault=None, fault_at=None)
         if self.host is not None:
             self.host.kill()
@@ -306,7 +391,8 @@ class Supervisor:
         self._end(stopped_status(cause), message, model_artifacts=artifacts)
 
     def _end(self, final: Secondary, message: str | None = None, **data: object) -> None:
-        self._advance(final, message, training_end_time=self.ctx.clock.now(), **data)
+        now = self.ctx.clock.now()
+        self._advance(final, message, training_end_time=now, **self._billing(), **data)
 
     def _fail(self, reason: str) -> None:
         """Move to Failed from wherever the job is (Stopping too: the stop could not finish);
@@ -325,6 +411,7 @@ class Supervisor:
                 now,
                 failure_reason=reason[:1024],
                 training_end_time=now,
+                **self._billing(),
             ):
                 self.current = Secondary.FAILED
                 return

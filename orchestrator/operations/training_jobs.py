@@ -34,8 +34,10 @@ __all__ = [
 ]
 
 # What `orchestrator fault` can do to a running job. An internal error ends the current
-# attempt as a platform failure would (its containers are killed, no upload).
-FAULT_KINDS = ("internal-error",)
+# attempt as a platform failure would (its containers are killed, no upload). A spot
+# interruption reclaims a managed spot job's capacity while it trains: SIGTERM, the grace
+# period, Interrupted, then a new attempt that restores its checkpoints.
+FAULT_KINDS = ("internal-error", "spot-interruption")
 MAX_FAULT_DELAY = 28 * 86_400
 
 
@@ -76,6 +78,11 @@ def inject_fault(
             f"The training job {name!r} has already ended with status {record.status};"
             " a fault needs a running job."
         )
+    if kind == "spot-interruption" and not record.request.get("EnableManagedSpotTraining"):
+        raise ValidationError(
+            f"The training job {name!r} is not a managed spot training job"
+            " (EnableManagedSpotTraining): only spot capacity is interrupted."
+        )
     at = clock.now() + delay
     store.update(name, fault=kind, fault_at=at)
     return {"TrainingJobName": name, "FaultType": kind, "FaultTime": at}
@@ -113,11 +120,18 @@ _DEFAULTS = {
 }
 
 
-def _seconds(record: JobRecord) -> int | None:
-    """Whole seconds on the instances, rounded up: the service bills at least one."""
+def _seconds(record: JobRecord) -> tuple[int, int] | None:
+    """(TrainingTimeInSeconds, BillableTimeInSeconds), whole seconds rounded up: the service
+    bills at least one. A spot job's training time is the time its attempts trained, and is
+    billed less the (simulated) spot discount, so the SDK's "Managed Spot Training savings"
+    line means something here."""
     if record.training_start_time is None or record.training_end_time is None:
         return None
-    return max(math.ceil(record.training_end_time - record.training_start_time), 1)
+    if record.billable_seconds is not None:
+        training = max(math.ceil(record.run_seconds), 1)
+        return training, min(max(math.ceil(record.billable_seconds), 1), training)
+    seconds = max(math.ceil(record.training_end_time - record.training_start_time), 1)
+    return seconds, seconds
 
 
 def _model_artifacts(record: JobRecord) -> str:
@@ -183,8 +197,7 @@ def _times(record: JobRecord, response: dict[str, Any]) -> None:
         response["TrainingEndTime"] = record.training_end_time
     seconds = _seconds(record)
     if seconds is not None:
-        response["TrainingTimeInSeconds"] = seconds
-        response["BillableTimeInSeconds"] = seconds
+        response["TrainingTimeInSeconds"], response["BillableTimeInSeconds"] = seconds
 
 
 def _summary(record: JobRecord) -> dict[str, Any]:

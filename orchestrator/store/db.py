@@ -32,7 +32,11 @@ CREATE TABLE IF NOT EXISTS jobs (
     attempt INTEGER NOT NULL DEFAULT 1,
     pending_since REAL,
     fault TEXT,
-    fault_at REAL
+    fault_at REAL,
+    retries INTEGER NOT NULL DEFAULT 0,
+    run_seconds REAL NOT NULL DEFAULT 0,
+    attempt_training_at REAL,
+    billable_seconds REAL
 );
 CREATE INDEX IF NOT EXISTS jobs_arn ON jobs (arn);
 CREATE INDEX IF NOT EXISTS jobs_creation ON jobs (creation_time, name);
@@ -122,6 +126,10 @@ _ADDED_COLUMNS = {
     "pending_since": "REAL",
     "fault": "TEXT",
     "fault_at": "REAL",
+    "retries": "INTEGER NOT NULL DEFAULT 0",
+    "run_seconds": "REAL NOT NULL DEFAULT 0",
+    "attempt_training_at": "REAL",
+    "billable_seconds": "REAL",
 }
 
 

@@ -25,6 +25,10 @@ _DATA_COLUMNS = frozenset(
         "pending_since",
         "fault",
         "fault_at",
+        "retries",
+        "run_seconds",
+        "attempt_training_at",
+        "billable_seconds",
     }
 )
 _SORT_COLUMNS = {"Name": "name", "CreationTime": "creation_time", "Status": "status"}
@@ -61,6 +65,10 @@ class JobRecord:
     pending_since: float | None
     fault: str | None
     fault_at: float | None
+    retries: int
+    run_seconds: float
+    attempt_training_at: float | None
+    billable_seconds: float | None
 
     @property
     def secondary(self) -> Secondary:

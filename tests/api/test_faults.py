@@ -39,7 +39,9 @@ def test_a_fault_injected_over_http_is_retried(
     assert described["TrainingJobStatus"] == "Completed"
     assert described["RetryStrategy"] == {"MaximumRetryAttempts": 1}
     messages = [t["StatusMessage"] for t in described["SecondaryStatusTransitions"]]
-    assert any(m.startswith("Retrying the training job: attempt 2 of 2") for m in messages)
+    assert any(
+        m.startswith("Retrying the training job: retry 1 of 1 (attempt 2)") for m in messages
+    )
 
 
 @pytest.mark.parametrize(

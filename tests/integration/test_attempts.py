@@ -44,7 +44,9 @@ def test_a_removed_container_is_retried_and_the_second_attempt_completes(
         "Starting", "Downloading", "Training", "Uploading", "Completed",
     ]  # fmt: skip
     retry = described["SecondaryStatusTransitions"][3]["StatusMessage"]
-    assert retry.startswith("Retrying the training job: attempt 2 of 3, after InternalServerError")
+    assert retry.startswith(
+        "Retrying the training job: retry 1 of 2 (attempt 2), after InternalServerError"
+    )
     assert orch.store.require("lost").attempt == 2
     assert logged(orch, "lost", "sleeping", times=2)  # both attempts' output, in one log
     assert leftover_containers(docker_client, orch.settings) == []

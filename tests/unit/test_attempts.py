@@ -76,7 +76,7 @@ def test_a_lost_container_is_retried_and_the_next_attempt_completes(h: Harness) 
         "Starting", "Downloading", "Training", "Uploading", "Completed",
     ]  # fmt: skip
     retry = h.store.transitions("job-1")[3]
-    assert retry.message.startswith("Retrying the training job: attempt 2 of 3, after")
+    assert retry.message.startswith("Retrying the training job: retry 1 of 2 (attempt 2), after")
     assert "InternalServerError" in retry.message
     first_download = h.store.transitions("job-1")[1].start_time
     assert record.training_start_time == first_download  # TrainingStartTime: the first attempt

@@ -8,11 +8,15 @@ import pytest
 
 from orchestrator.lifecycle import (
     TERMINAL,
+    Clocks,
     IllegalTransition,
     JobStatus,
+    Limits,
     Secondary,
+    StopCause,
     allowed_next,
     expired,
+    limit_reached,
     pending_deadline,
     primary_of,
     retry_message,
@@ -100,22 +104,43 @@ def test_primary_status_is_derived(secondary: str, primary: str) -> None:
 
 
 @pytest.mark.parametrize(
-    ("retryable", "attempt", "maximum", "expected"),
+    ("retryable", "retries", "maximum", "expected"),
     [
-        (True, 1, 0, False),  # no RetryStrategy
+        (True, 0, 0, False),  # no RetryStrategy
+        (True, 0, 2, True),
         (True, 1, 2, True),
-        (True, 2, 2, True),
-        (True, 3, 2, False),  # 1 + MaximumRetryAttempts attempts in all
-        (False, 1, 30, False),  # algorithm and client errors are never retried
+        (True, 2, 2, False),  # MaximumRetryAttempts retries, 1 + that many attempts
+        (False, 0, 30, False),  # algorithm and client errors are never retried
     ],
 )
-def test_retry_decision(retryable: bool, attempt: int, maximum: int, expected: bool) -> None:
-    assert should_retry(retryable, attempt, maximum) is expected
+def test_retry_decision(retryable: bool, retries: int, maximum: int, expected: bool) -> None:
+    assert should_retry(retryable, retries, maximum) is expected
 
 
-def test_retry_message_says_which_attempt() -> None:
-    message = retry_message(2, 2, "InternalServerError: the container is gone")
-    assert message.startswith("Retrying the training job: attempt 2 of 3, after Internal")
+def test_retry_message_says_which_retry_and_attempt() -> None:
+    message = retry_message(1, 2, 3, "InternalServerError: the container is gone")
+    assert message.startswith(
+        "Retrying the training job: retry 1 of 2 (attempt 3), after InternalServerError"
+    )
+
+
+@pytest.mark.parametrize(
+    ("limits", "clocks", "now", "cause"),
+    [
+        (Limits(60), Clocks(100.0, None), 10_000.0, None),  # never started: no runtime yet
+        (Limits(60), Clocks(100.0, 130.0), 189.0, None),
+        (Limits(60), Clocks(100.0, 130.0), 190.0, StopCause.MAX_RUNTIME),
+        # spot: only time spent training counts (40 s before an interruption, 20 s now)
+        (Limits(60, 500, True), Clocks(100.0, 130.0, 40.0, 300.0), 319.0, None),
+        (Limits(60, 500, True), Clocks(100.0, 130.0, 40.0, 300.0), 320.0, StopCause.MAX_RUNTIME),
+        (Limits(60, 500, True), Clocks(100.0, 130.0, 40.0, None), 599.0, None),
+        (Limits(60, 500, True), Clocks(100.0, 130.0, 40.0, None), 600.0, StopCause.MAX_WAIT),
+    ],
+)
+def test_stopping_conditions(
+    limits: Limits, clocks: Clocks, now: float, cause: StopCause | None
+) -> None:
+    assert limit_reached(limits, clocks, now) is cause
 
 
 @pytest.mark.parametrize(
