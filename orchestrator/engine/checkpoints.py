@@ -149,10 +149,29 @@ class CheckpointSync:
         for relative in sorted(dirty):
             if relative in local or relative in self.uploaded:
                 self._sync(relative, local.get(relative))
+            elif (self.local_dir / relative).is_dir():
+                self._settle_folder(relative, local)
+            else:
+                for gone in [u for u in self.uploaded if u.startswith(relative + "/")]:
+                    if gone not in local:
+                        self._sync(gone, None)
+
+    def _settle_folder(self, relative: str, local: dict[str, Signature]) -> None:
+        """A new folder: inotify watches it only once it has seen it, so a file closed in it
+        at once may have no event. Its files are uploaded once they hold still."""
+        moving = False
+        for path, signature in local.items():
+            if not path.startswith(relative + "/") or self.uploaded.get(path) == signature:
                 continue
-            for gone in [u for u in self.uploaded if u.startswith(relative + "/")]:
-                if gone not in local:
-                    self._sync(gone, None)
+            if self._seen.get(path) == signature:
+                self._sync(path, signature)
+            else:
+                self._seen[path] = signature
+                moving = True
+        if moving:
+            with self._lock:
+                self._dirty.add(relative)
+            self._wake.set()
 
     def _scan(self, stable_only: bool) -> None:
         """Upload what changed (and, mid-training, held still since the last scan); mirror
@@ -181,6 +200,11 @@ class CheckpointSync:
                 self.uploads += 1
             self._failures.pop(relative, None)
         except (StorageFailure, OSError) as exc:
+            if signature is not None and not (self.local_dir / relative).exists():
+                # Written, closed, then renamed or deleted before we got to it (the usual
+                # write-to-temporary-then-rename): not a failure; its new name syncs itself.
+                self._sync(relative, None)
+                return
             count = self._failures[relative] = self._failures.get(relative, 0) + 1
             log.warning("checkpoint sync of %s failed (%d): %s", uri, count, exc)
             if count >= FAILURES_BEFORE_ERROR:
@@ -241,8 +265,10 @@ class _Handler(FileSystemEventHandler):
 
     def dispatch(self, event: FileSystemEvent) -> None:
         if event.is_directory:
-            if event.event_type in ("deleted", "moved"):
-                self.sync.mark(str(event.src_path))  # its files are deleted remotely
+            if event.event_type in ("created", "deleted", "moved"):
+                self.sync.mark(str(event.src_path))  # its files are settled or deleted
+            if event.event_type == "moved":
+                self.sync.mark(str(event.dest_path))
             return
         if event.event_type in ("closed", "deleted", "moved"):
             self.sync.mark(str(event.src_path))

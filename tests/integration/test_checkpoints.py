@@ -34,11 +34,14 @@ def _remote(settings: Settings, name: str) -> dict[str, str]:
     folder = settings.object_store_root / "ckpt" / "run" / name
     if not folder.is_dir():
         return {}
-    return {
-        p.relative_to(folder).as_posix(): p.read_text()
-        for p in folder.rglob("*")
-        if p.is_file() and not p.name.endswith(".partial")
-    }
+    found = {}
+    for path in folder.rglob("*"):
+        if path.is_file() and not path.name.endswith(".partial"):
+            try:
+                found[path.relative_to(folder).as_posix()] = path.read_text()
+            except FileNotFoundError:  # deleted while we read: gone
+                continue
+    return found
 
 
 def test_a_checkpoint_appears_at_s3uri_while_the_job_trains_and_deletions_follow(

@@ -41,10 +41,14 @@ def sync(local: Path, store: LocalObjectStore) -> Iterator[CheckpointSync]:
 
 
 def _remote(store: LocalObjectStore) -> dict[str, str]:
-    return {
-        relative: (store.root / "bucket" / "ckpt" / relative).read_text()
-        for relative in store.list_prefix(URI)
-    }
+    """What S3Uri holds now (an object deleted while we read it is gone)."""
+    found = {}
+    for relative in store.list_prefix(URI):
+        try:
+            found[relative] = (store.root / "bucket" / "ckpt" / relative).read_text()
+        except FileNotFoundError:
+            continue
+    return found
 
 
 def test_restore_copies_the_prefix_into_local_path(
@@ -146,3 +150,16 @@ def test_uploads_that_keep_failing_become_an_error(
     for _ in range(3):
         sync._scan(stable_only=False)
     assert sync.error is not None and "the store is down" in sync.error
+
+
+def test_a_temporary_file_renamed_before_its_upload_is_no_failure(
+    sync: CheckpointSync, store: LocalObjectStore, local: Path
+) -> None:
+    local.mkdir()
+    (local / "state.tmp").write_text("s")
+    signature = (1, 0)
+    (local / "state.tmp").rename(local / "state.npz")  # before the worker reached it
+    sync._sync("state.tmp", signature)
+    assert sync.error is None and sync._failures == {}
+    sync.finish()
+    assert _remote(store) == {"state.npz": "s"}
