@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import pytest
 
 from orchestrator import Orchestrator
-from tests.integration.conftest import EXAMPLE_DATA
+from tests.api.test_faults import inject
+from tests.integration.conftest import EXAMPLE_DATA, logged, wait_until
 
 pytestmark = pytest.mark.docker
 
@@ -44,3 +46,49 @@ def test_estimator_fit_runs_and_streams_the_log(
     assert len(orch.metric_series(job["TrainingJobName"], "train:mse")) == 5
     streamed = capsys.readouterr().out
     assert "epoch=5 train_mse=" in streamed and "model saved" in streamed
+
+
+def test_estimator_with_spot_and_checkpoints_is_interrupted_and_saves(
+    aws_env: dict[str, str],
+    server: Any,
+    orch: Orchestrator,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("SAGEMAKER_SUPPRESS_V2_WARNING", "1")
+    import boto3
+    import sagemaker
+    from sagemaker.estimator import Estimator
+
+    logging.getLogger("sagemaker").setLevel(logging.WARNING)
+    orch.upload(EXAMPLE_DATA, "s3://sdk-data/train")
+    session = sagemaker.Session(boto_session=boto3.Session(region_name="us-east-1"))
+    estimator = Estimator(
+        image_uri="orchestrator/linear-regression:latest",
+        role="arn:aws:iam::123456789012:role/SageMakerRole",
+        instance_count=1,
+        instance_type="ml.m5.large",
+        output_path="s3://sdk-artifacts/out",
+        hyperparameters={"epochs": 30, "learning_rate": 0.1, "epoch_seconds": 0.1},
+        use_spot_instances=True,
+        max_run=600,
+        max_wait=1200,
+        checkpoint_s3_uri="s3://sdk-checkpoints/run",
+        sagemaker_session=session,
+        base_job_name="sdk-spot",
+    )
+    estimator.fit({"train": "s3://sdk-data/train"}, wait=False)
+    name = estimator.latest_training_job.name
+    wait_until(lambda: logged(orch, name, "epoch=5 "), "five epochs")
+    status, _, body = inject(server, {"TrainingJobName": name, "FaultType": "spot-interruption"})
+    assert status == 200, body
+    estimator.latest_training_job.wait(logs="All")
+    job = estimator.latest_training_job.describe()
+    assert job["TrainingJobStatus"] == "Completed"
+    assert job["EnableManagedSpotTraining"] is True
+    assert job["CheckpointConfig"]["S3Uri"] == "s3://sdk-checkpoints/run"
+    assert "Interrupted" in [t["Status"] for t in job["SecondaryStatusTransitions"]]
+    assert job["BillableTimeInSeconds"] < job["TrainingTimeInSeconds"]
+    streamed = capsys.readouterr().out
+    assert "resuming from checkpoint at epoch" in streamed
+    assert "Managed Spot Training savings:" in streamed
