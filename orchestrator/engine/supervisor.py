@@ -184,17 +184,27 @@ class Supervisor:
         try:
             host = self._require_host()
             host.stop(self.ctx.settings.stop_grace_seconds)
-            self._close_host()  # drains the log and syncs the last checkpoints first
+            host.drain()
+            host.finish_sync()  # the last checkpoints, for the next attempt to restore
+            self._close_host()
             self._account_run()
             self._advance(Secondary.INTERRUPTED, INTERRUPTED_MESSAGE)
-            self._recapture()
-            following = self.attempt + 1
-            self._advance(Secondary.STARTING, restart_message(following), attempt=following)
-            self.attempt = following
+            self._start_after_recapture()
             return True
         except StopRequested:
             self._finish_stopped()
             return False
+
+    def _start_after_recapture(self) -> None:
+        self._recapture()
+        following = self.attempt + 1
+        self._advance(Secondary.STARTING, restart_message(following), attempt=following)
+        self.attempt = following
+
+    def _resume_interrupted(self) -> ExitStatus:
+        """Adopted while Interrupted: the recapture wait goes on, then the next attempt."""
+        self._start_after_recapture()
+        return self._attempt()
 
     def _recapture(self) -> None:
         """Wait for spot capacity to come back, as a stop or MaxWait may end the wait."""
@@ -442,6 +452,8 @@ class Supervisor:
         """What to do first for a job found in `record`'s state with no live supervisor."""
         if record.secondary in (Secondary.STARTING, Secondary.PENDING, Secondary.DOWNLOADING):
             return self._attempt  # no container yet: this attempt starts over, same number
+        if record.secondary == Secondary.INTERRUPTED:
+            return self._resume_interrupted
         self.host = HostRunner(self.ctx, self.spec, self.attempt, on_line=self.on_line)
         run = self.ctx.runs.get(self.spec.name, self.attempt, self.host.host)
         if record.secondary == Secondary.TRAINING and (run is None or not run.started):

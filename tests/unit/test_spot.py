@@ -151,3 +151,33 @@ def test_only_spot_jobs_can_be_interrupted(h: Harness) -> None:
     h.supervisor(request())
     with pytest.raises(ValidationError, match="not a managed spot training job"):
         service.inject_fault(h.store, h.clock, "job-1", "spot-interruption")
+
+
+class Died(BaseException):
+    """The supervising process was killed: nothing of it runs on."""
+
+
+def test_a_job_adopted_while_interrupted_starts_its_next_attempt(h: Harness) -> None:
+    from orchestrator.engine.engine import Engine
+
+    _interrupt_once_at(h, 10)
+    original_sleep = h.clock.sleep
+
+    def die_in_recapture(seconds: float) -> None:
+        if h.store.require("job-1").secondary_status == "Interrupted":
+            raise Died
+        original_sleep(seconds)
+
+    h.clock.sleep = die_in_recapture  # type: ignore[method-assign]
+    supervisor = h.supervisor(_spot())
+    with pytest.raises(Died):
+        supervisor.run()
+    supervisor.heartbeat.stop()
+    h.clock.sleep = original_sleep  # type: ignore[method-assign]
+    h.store.release("job-1", "test-owner")
+    engine = Engine(h.ctx)
+    assert engine.recover() == ["job-1"]
+    engine.join(timeout=30)
+    record = h.store.require("job-1")
+    assert (record.secondary_status, record.attempt) == ("Completed", 2)
+    assert h.statuses().count("Interrupted") == 1
