@@ -7,6 +7,7 @@ every `orchestrator run` (the start-latency benchmark counts it).
 
 from __future__ import annotations
 
+import posixpath
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -131,5 +132,5 @@ def _max_pending(stopping: Mapping[str, Any], instance_type: str) -> int | None:
 def _checkpoint_spec(config: Mapping[str, Any] | None) -> CheckpointSpec | None:
     if not config:
         return None
-    local = str(config.get("LocalPath") or DEFAULT_CHECKPOINT_PATH).rstrip("/")
-    return CheckpointSpec(str(config["S3Uri"]), local or "/")
+    local = posixpath.normpath(str(config.get("LocalPath") or DEFAULT_CHECKPOINT_PATH))
+    return CheckpointSpec(str(config["S3Uri"]), local)

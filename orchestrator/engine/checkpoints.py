@@ -6,15 +6,20 @@ is copied to LocalPath before training starts; during training, new and changed 
 uploaded as they appear, deletions are mirrored, files are not archived. Here:
 
 - A file is uploaded when the container closes it after writing (watchdog's `closed` event,
-  from inotify's IN_CLOSE_WRITE on the bind-mounted directory), so it is never half-written.
-  Bursts are coalesced: a path dirtied many times in `settle_seconds` is uploaded once.
+  from inotify's IN_CLOSE_WRITE on the bind-mounted directory), so a file being written is not
+  uploaded mid-write. Bursts are coalesced: a path dirtied many times in `settle_seconds` is
+  uploaded once. (A process killed mid-write closes its files too, so a torn file can be
+  uploaded then, as on SageMaker; files written to a temporary name and renamed never are.)
 - A reconciling scan every `scan_seconds` compares each file's size and mtime with what was
   uploaded, and uploads a changed file once it has stayed the same across two scans: it catches
   missed events, an engine restarted mid-training, and filesystems without inotify (Docker
   Desktop, network mounts), where it is the only mechanism. Deleted files are deleted remotely.
 - When the attempt ends (completed, stopped, failed, interrupted), the watcher stops and a final
   reconcile uploads every change before the workspace is removed: beyond what AWS documents,
-  which promises no upload after SIGTERM's grace period, nothing written is lost.
+  which promises no upload after SIGTERM's grace period, nothing written is lost. If that final
+  reconcile cannot upload or delete something, `error` says so and the attempt fails.
+- A sync whose job was taken over by another engine is abandoned: its threads stop and it
+  touches S3Uri no more. Deletions are never mirrored while LocalPath itself is missing.
 - Symlinks are skipped with a warning; only regular files under LocalPath are read, and restore
   writes only below LocalPath.
 """
@@ -28,7 +33,16 @@ import time
 from pathlib import Path
 from typing import Any
 
-from watchdog.events import FileSystemEvent, FileSystemEventHandler
+from watchdog.events import (
+    DirCreatedEvent,
+    DirDeletedEvent,
+    DirMovedEvent,
+    FileClosedEvent,
+    FileDeletedEvent,
+    FileMovedEvent,
+    FileSystemEvent,
+    FileSystemEventHandler,
+)
 from watchdog.observers import Observer
 
 from orchestrator.errors import StorageFailure
@@ -37,6 +51,9 @@ from orchestrator.storage.protocol import ObjectStore
 log = logging.getLogger(__name__)
 
 FAILURES_BEFORE_ERROR = 3
+# A file in a folder created just now (whose close inotify may have missed) is uploaded once it
+# has not changed for this long.
+STILL_SECONDS = 1.0
 Signature = tuple[int, int]  # (size, mtime in ns)
 
 
@@ -61,6 +78,7 @@ class CheckpointSync:
         self._failures: dict[str, int] = {}
         self._dirty: set[str] = set()
         self._seen: dict[str, Signature] = {}  # the previous scan, for stability
+        self._seen_at: dict[str, tuple[Signature, float]] = {}  # files of new folders
         self._skipped: set[str] = set()
         self._lock = threading.Lock()
         self._wake = threading.Event()
@@ -94,8 +112,13 @@ class CheckpointSync:
         self.local_dir.mkdir(parents=True, exist_ok=True)
         if not self.uploaded:  # not restored by us: an adopter, mid-training
             local = self._local_files()
-            for relative, (size, _) in self.objects.list_prefix(self.prefix).items():
-                same = relative in local and local[relative][0] == size
+            for relative, (size, mtime) in self.objects.list_prefix(self.prefix).items():
+                # Uploaded after its last write: the same size, and not written since.
+                same = (
+                    relative in local
+                    and local[relative][0] == size
+                    and local[relative][1] <= mtime * 1e9
+                )
                 # Known remotely: unchanged ones stay, others are re-uploaded or deleted.
                 self.uploaded[relative] = local[relative] if same else (size, -1)
         self._observer = self._watch()
@@ -107,7 +130,9 @@ class CheckpointSync:
         """An inotify watcher on LocalPath, or None where it cannot run (the scan polls)."""
         try:
             observer = Observer()
-            observer.schedule(_Handler(self), str(self.local_dir), recursive=True)
+            observer.schedule(
+                _Handler(self), str(self.local_dir), recursive=True, event_filter=_EVENTS
+            )
             observer.start()
             return observer
         except (OSError, RuntimeError) as exc:  # no inotify, or its watch limit reached
@@ -141,19 +166,24 @@ class CheckpointSync:
                 last_scan = time.monotonic()
 
     def _flush(self) -> None:
-        """Sync what events named: closed files, deleted files, and what a deleted or moved
-        folder held."""
+        """Sync what events named: closed files, deleted files, new folders, and what a
+        deleted or moved folder held. Only those paths are looked at, never the whole tree:
+        a flush costs the same with 10 files in LocalPath or 100,000."""
         with self._lock:
             dirty, self._dirty = self._dirty, set()
-        local = self._local_files()
+        if not self.local_dir.is_dir():
+            return
         for relative in sorted(dirty):
-            if relative in local or relative in self.uploaded:
-                self._sync(relative, local.get(relative))
-            elif (self.local_dir / relative).is_dir():
-                self._settle_folder(relative, local)
+            path = self.local_dir / relative
+            if path.is_symlink():
+                self._skip(relative)
+            elif path.is_dir():
+                self._settle_folder(relative, self._local_files(path))
+            elif path.is_file():
+                self._sync(relative, _signature_or_none(path))
             else:
-                for gone in [u for u in self.uploaded if u.startswith(relative + "/")]:
-                    if gone not in local:
+                for gone in [relative, *(u for u in self.uploaded if u.startswith(relative + "/"))]:
+                    if not (self.local_dir / gone).exists():
                         self._sync(gone, None)
 
     def _settle_folder(self, relative: str, local: dict[str, Signature]) -> None:
@@ -163,12 +193,15 @@ class CheckpointSync:
         for path, signature in local.items():
             if not path.startswith(relative + "/") or self.uploaded.get(path) == signature:
                 continue
-            if self._seen.get(path) == signature:
+            seen = self._seen_at.get(path)
+            now = time.monotonic()
+            if seen is not None and seen[0] == signature and now - seen[1] >= STILL_SECONDS:
                 self._sync(path, signature)
-            else:
-                self._seen[path] = signature
-                moving = True
-        if moving:
+                continue
+            if seen is None or seen[0] != signature:
+                self._seen_at[path] = (signature, now)
+            moving = True
+        if moving:  # look again shortly
             with self._lock:
                 self._dirty.add(relative)
             self._wake.set()
@@ -176,6 +209,8 @@ class CheckpointSync:
     def _scan(self, stable_only: bool) -> None:
         """Upload what changed (and, mid-training, held still since the last scan); mirror
         deletions."""
+        if not self.local_dir.is_dir():  # removed under us: never read that as deletions
+            return
         local = self._local_files()
         for relative, signature in local.items():
             changed = self.uploaded.get(relative) != signature
@@ -195,7 +230,11 @@ class CheckpointSync:
                     del self.uploaded[relative]
                     self.deletes += 1
             elif self.uploaded.get(relative) != signature:
-                self.objects.upload_file(self.local_dir / relative, uri)
+                source = self.local_dir / relative
+                if not self._inside(source):
+                    self._skip(relative)
+                    return
+                self.objects.upload_file(source, uri)
                 self.uploaded[relative] = signature
                 self.uploads += 1
             self._failures.pop(relative, None)
@@ -212,10 +251,11 @@ class CheckpointSync:
             with self._lock:
                 self._dirty.add(relative)  # try again at the next flush or scan
 
-    def _local_files(self) -> dict[str, Signature]:
-        """Regular files under LocalPath; symlinks are never followed or uploaded."""
+    def _local_files(self, below: Path | None = None) -> dict[str, Signature]:
+        """Regular files under LocalPath (or a folder of it), by their path below LocalPath;
+        symlinks are never followed or uploaded."""
         found: dict[str, Signature] = {}
-        for current, dirs, files in os.walk(self.local_dir, followlinks=False):
+        for current, dirs, files in os.walk(below or self.local_dir, followlinks=False):
             dirs.sort()
             for name in files:
                 path = Path(current) / name
@@ -228,6 +268,12 @@ class CheckpointSync:
                 except FileNotFoundError:  # deleted while we looked
                     continue
         return found
+
+    def _inside(self, path: Path) -> bool:
+        """Still a regular file below LocalPath: a folder swapped for a symlink since the
+        file was listed would lead out of it."""
+        root = self.local_dir.resolve()
+        return not path.is_symlink() and root in path.resolve().parents
 
     def _skip(self, relative: str) -> None:
         if relative not in self._skipped:
@@ -254,7 +300,20 @@ class CheckpointSync:
             self._worker = None
         with self._lock:
             self._dirty.clear()
+        self._failures.clear()  # the final reconcile tries everything once more
         self._scan(stable_only=False)
+        if self._failures:
+            failed = ", ".join(sorted(self._failures)[:5])
+            self.error = self.error or f"checkpoints could not be synced to {self.prefix}: {failed}"
+
+    def abandon(self) -> None:
+        """Stop the threads and touch nothing more (another engine owns the job now)."""
+        self._stop.set()
+        self._wake.set()
+        if self._observer is not None:
+            self._observer.stop()
+            self._observer = None
+        self._worker = None
 
 
 class _Handler(FileSystemEventHandler):
@@ -274,6 +333,25 @@ class _Handler(FileSystemEventHandler):
             self.sync.mark(str(event.src_path))
         if event.event_type == "moved":
             self.sync.mark(str(event.dest_path))
+
+
+# Only what the sync acts on: the container's closes after writing, deletions, moves, new
+# folders. Not opens, reads or modifications (nor the sync's own reads of the files).
+_EVENTS: list[type[FileSystemEvent]] = [
+    FileClosedEvent,
+    FileDeletedEvent,
+    FileMovedEvent,
+    DirCreatedEvent,
+    DirDeletedEvent,
+    DirMovedEvent,
+]
+
+
+def _signature_or_none(path: Path) -> Signature | None:
+    try:
+        return _signature(path)
+    except FileNotFoundError:
+        return None
 
 
 def _signature(path: Path) -> Signature:

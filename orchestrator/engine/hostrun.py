@@ -193,6 +193,11 @@ class HostRunner:
     def record_exit(self, status: ExitStatus) -> None:
         self.ctx.runs.set_exit(self.spec.name, self.attempt, self.host, status.code)
 
+    def abandon(self) -> None:
+        """Another engine owns the job now: stop our threads, touch nothing of theirs."""
+        if self.sync is not None:
+            self.sync.abandon()
+
     def kill(self) -> None:
         """End the container as a platform failure would (no grace, no upload)."""
         if self.container_id is not None:

@@ -124,6 +124,8 @@ class Supervisor:
             body()
         except LostLease:
             log.warning("job %s was taken over by another engine", self.spec.name)
+            if self.host is not None:
+                self.host.abandon()
             self.heartbeat.stop()
             return  # the new owner has the container, the workspace and the share
         except Exception as exc:  # last resort: a job never stays InProgress with no owner
@@ -144,10 +146,17 @@ class Supervisor:
                 self._finish_stopped()
                 return
             except SpotInterruption:
-                if self._restart_after_interruption():
+                try:
+                    self._restart_after_interruption()
                     step = self._attempt
                     continue
-                return
+                except StopRequested:
+                    self._finish_stopped()
+                    return
+                except LostLease:
+                    raise
+                except Exception as exc:  # the last checkpoints not saved, a fault: retried
+                    failure = from_exception(exc)
             except LostLease:
                 raise
             except Exception as exc:
@@ -174,26 +183,30 @@ class Supervisor:
         self._account_run()
         following, retry = self.attempt + 1, self.retries + 1
         message = retry_message(retry, self.spec.max_retry_attempts, following, failure.reason)
-        self._advance(Secondary.STARTING, message, attempt=following, retries=retry)
+        # A fault was aimed at the attempt that failed: the next one starts without it.
+        self._advance(
+            Secondary.STARTING,
+            message,
+            attempt=following,
+            retries=retry,
+            fault=None,
+            fault_at=None,
+        )
         self.attempt, self.retries = following, retry
 
-    def _restart_after_interruption(self) -> bool:
+    def _restart_after_interruption(self) -> None:
         """Interrupted, SIGTERM and the grace period, the last checkpoints synced; then, after
-        the recapture delay, Starting again as a new attempt that restores them. False if the
-        job ended meanwhile (a stop, MaxWaitTimeInSeconds)."""
-        try:
-            host = self._require_host()
-            host.stop(self.ctx.settings.stop_grace_seconds)
-            host.drain()
-            host.finish_sync()  # the last checkpoints, for the next attempt to restore
-            self._close_host()
-            self._account_run()
-            self._advance(Secondary.INTERRUPTED, INTERRUPTED_MESSAGE)
-            self._start_after_recapture()
-            return True
-        except StopRequested:
-            self._finish_stopped()
-            return False
+        the recapture delay, Starting again as a new attempt that restores them."""
+        host = self._require_host()
+        host.stop(self.ctx.settings.stop_grace_seconds)
+        host.drain()
+        host.finish_sync()  # the last checkpoints, for the next attempt to restore
+        self._close_host()
+        self._account_run()
+        # The fault is cleared only now: an engine dying in the grace period leaves it for
+        # its adopter, which then finishes the interruption instead of judging the exit code.
+        self._advance(Secondary.INTERRUPTED, INTERRUPTED_MESSAGE, fault=None, fault_at=None)
+        self._start_after_recapture()
 
     def _start_after_recapture(self) -> None:
         self._recapture()
@@ -303,6 +316,8 @@ class Supervisor:
                 self._request_own_stop(cause)
                 return host.stop(grace)
             if self._randomly_interrupted():
+                now = self.ctx.clock.now()  # stored, so an adopter finishes it too
+                self.ctx.store.update(self.spec.name, fault="spot-interruption", fault_at=now)
                 raise SpotInterruption
 
     def _limit(self, record: JobRecord) -> StopCause | None:
@@ -346,14 +361,18 @@ class Supervisor:
         if record.fault == "spot-interruption":
             if self.current != Secondary.TRAINING:
                 return  # capacity is reclaimed from a running instance: wait until then
-            self.ctx.store.update(self.spec.name, fault=None, fault_at=None)
-            raise SpotInterruption
+            raise SpotInterruption  # cleared with the move to Interrupted
         self.ctx.store.update(self.spec.name, fault=None, fault_at=None)
         if self.host is not None:
             self.host.kill()
         raise InjectedFault(
             f"an injected {record.fault} fault ended attempt {self.attempt} in {self.current.value}"
         )
+
+    def _interruption_pending(self) -> bool:
+        record = self.ctx.store.require(self.spec.name)
+        due = (record.fault_at or 0.0) <= self.ctx.clock.now()
+        return record.fault == "spot-interruption" and due
 
     def _request_own_stop(self, cause: StopCause) -> None:
         with contextlib.suppress(StopRequested):  # a user stop got there first; it wins
@@ -363,6 +382,8 @@ class Supervisor:
 
     def _finish(self, status: ExitStatus) -> None:
         host = self._require_host()
+        if self.current == Secondary.TRAINING and self._interruption_pending():
+            raise SpotInterruption  # an adopter finishing an interruption its owner began
         host.drain()
         host.record_exit(status)
         host.finish_sync()  # the last checkpoints are at S3Uri before the job says it ended

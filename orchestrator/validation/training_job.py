@@ -7,6 +7,7 @@ Profiler settings the SageMaker SDK sends by default) are accepted, stored and d
 
 from __future__ import annotations
 
+import posixpath
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -142,17 +143,29 @@ def _checkpoint_errors(request: Request) -> list[str]:
     errors = _uri_errors(str(config.get("S3Uri", "")), "CheckpointConfig.S3Uri")
     local = config.get("LocalPath")
     if local is not None:
-        parts = str(local).split("/")
-        if not str(local).startswith("/"):
-            errors.append(f"CheckpointConfig.LocalPath must be an absolute path, got {local!r}")
-        elif ".." in parts:
-            errors.append(f"CheckpointConfig.LocalPath must not contain '..', got {local!r}")
-        elif str(local).rstrip("/") in ("", "/opt/ml", "/opt/ml/input", "/opt/ml/model"):
-            errors.append(
-                f"CheckpointConfig.LocalPath {local!r} would replace a directory the platform"
-                " owns; use /opt/ml/checkpoints or a folder of its own"
-            )
+        errors += _local_path_errors(str(local))
     return errors
+
+
+# LocalPath is mounted over what is there: never over /opt/ml, what holds it, or what the
+# platform writes into it (config, channels, model, output and the failure file).
+_PLATFORM_DIRS = ("/opt/ml/input", "/opt/ml/model", "/opt/ml/output")
+
+
+def _local_path_errors(local: str) -> list[str]:
+    if not local.startswith("/"):
+        return [f"CheckpointConfig.LocalPath must be an absolute path, got {local!r}"]
+    if ".." in local.split("/"):
+        return [f"CheckpointConfig.LocalPath must not contain '..', got {local!r}"]
+    path = posixpath.normpath(local)
+    above = path == "/" or "/opt/ml".startswith(path.rstrip("/") + "/") or path == "/opt/ml"
+    inside = any(path == d or path.startswith(d + "/") for d in _PLATFORM_DIRS)
+    if above or inside:
+        return [
+            f"CheckpointConfig.LocalPath {local!r} would hide a directory the platform owns;"
+            " use /opt/ml/checkpoints (the default) or a folder of its own"
+        ]
+    return []
 
 
 def _uri_errors(uri: str, field: str) -> list[str]:

@@ -163,3 +163,63 @@ def test_a_temporary_file_renamed_before_its_upload_is_no_failure(
     assert sync.error is None and sync._failures == {}
     sync.finish()
     assert _remote(store) == {"state.npz": "s"}
+
+
+def test_a_final_sync_that_cannot_upload_is_an_error(
+    local: Path, store: LocalObjectStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sync = CheckpointSync(local, URI, store, scan_seconds=60.0)
+    sync.start()
+    monkeypatch.setattr(store, "upload_file", _broken)
+    (local / "last.txt").write_text("the last checkpoint")
+    sync.finish()  # one try at the end is enough to say so
+    assert sync.error is not None and "last.txt" in sync.error
+
+
+def _broken(source: Path, uri: str) -> None:
+    raise StorageFailure("the store is down")
+
+
+def test_a_missing_local_path_is_never_read_as_deletions(
+    sync: CheckpointSync, store: LocalObjectStore, local: Path
+) -> None:
+    sync.start()
+    (local / "keep.bin").write_text("k")
+    _until(lambda: "keep.bin" in _remote(store), "the upload")
+    sync.abandon()  # another engine took the job over, and removes the folder
+    for path in local.iterdir():
+        path.unlink()
+    local.rmdir()
+    sync._scan(stable_only=False)
+    sync._flush()
+    assert _remote(store) == {"keep.bin": "k"}
+
+
+def test_an_adopter_uploads_a_file_rewritten_at_the_same_size(
+    local: Path, store: LocalObjectStore
+) -> None:
+    local.mkdir()
+    (local / "weights.bin").write_text("AAAA")
+    CheckpointSync(local, URI, store, scan_seconds=60.0).finish()
+    time.sleep(0.01)  # a later mtime than the upload's (the filesystem's clock, not sync)
+    (local / "weights.bin").write_text("BBBB")  # while no engine watched
+    adopter = CheckpointSync(local, URI, store, scan_seconds=60.0)
+    adopter.start()
+    adopter.finish()
+    assert _remote(store) == {"weights.bin": "BBBB"}
+
+
+def test_a_folder_swapped_for_a_symlink_is_not_followed(
+    sync: CheckpointSync, store: LocalObjectStore, local: Path, tmp_path: Path
+) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "secret.txt").write_text("host secret")
+    (local / "d").mkdir(parents=True)
+    (local / "d" / "secret.txt").write_text("mine")
+    listed = sync._local_files()
+    (local / "d" / "secret.txt").unlink()
+    (local / "d").rmdir()
+    (local / "d").symlink_to(outside)  # swapped after the listing
+    sync._sync("d/secret.txt", listed["d/secret.txt"])
+    assert _remote(store) == {}

@@ -181,3 +181,60 @@ def test_a_job_adopted_while_interrupted_starts_its_next_attempt(h: Harness) -> 
     record = h.store.require("job-1")
     assert (record.secondary_status, record.attempt) == ("Completed", 2)
     assert h.statuses().count("Interrupted") == 1
+
+
+def test_checkpoints_that_cannot_be_saved_at_an_interruption_are_retried(h: Harness) -> None:
+    _interrupt_once_at(h, 10)
+    original = h.objects.upload_file
+    calls: list[str] = []
+
+    def down_during_the_interruption(source: Path, uri: str) -> None:
+        record = h.store.require("job-1")
+        if "ckpt" in uri and record.fault == "spot-interruption" and len(calls) < 10:
+            calls.append(uri)
+            raise OSError(5, "I/O error")
+        original(source, uri)
+
+    h.program("fake/ckpt-writer:latest", duration=50, files={"checkpoints/state.txt": "s"})
+    h.objects.upload_file = down_during_the_interruption  # type: ignore[method-assign]
+    h.run(
+        _spot(
+            AlgorithmSpecification={
+                "TrainingImage": "fake/ckpt-writer:latest",
+                "TrainingInputMode": "File",
+            },
+            RetryStrategy={"MaximumRetryAttempts": 2},
+        )
+    )
+    record = h.store.require("job-1")
+    assert record.secondary_status == "Completed" and record.retries == 1
+    retry = next(t for t in h.store.transitions("job-1") if "Retrying" in t.message)
+    assert "checkpoints could not be synced" in retry.message
+
+
+def test_an_engine_killed_in_the_interruptions_grace_period_is_finished_by_its_adopter(
+    h: Harness,
+) -> None:
+    from orchestrator.engine.engine import Engine
+    from orchestrator.runtime.fake import FakeRuntime
+
+    _interrupt_once_at(h, 10)
+    real_stop = FakeRuntime.stop
+
+    def die_after_sigterm(container_id: str, grace: float) -> None:
+        real_stop(h.runtime, container_id, grace)  # the container got SIGTERM and exited
+        raise Died
+
+    h.runtime.stop = die_after_sigterm  # type: ignore[method-assign]
+    supervisor = h.supervisor(_spot())
+    with pytest.raises(Died):
+        supervisor.run()
+    supervisor.heartbeat.stop()
+    del h.runtime.stop
+    h.store.release("job-1", "test-owner")
+    engine = Engine(h.ctx)
+    assert engine.recover() == ["job-1"]
+    engine.join(timeout=30)
+    record = h.store.require("job-1")
+    assert (record.secondary_status, record.attempt) == ("Completed", 2)
+    assert "Interrupted" in h.statuses() and record.fault is None

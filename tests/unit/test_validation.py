@@ -155,10 +155,23 @@ def test_retry_strategy_and_max_pending_are_taken_within_the_models_ranges() -> 
             {"CheckpointConfig": {"S3Uri": "s3://b/c", "LocalPath": "/opt/ml/../etc"}},
             "LocalPath must not contain '..'",
         ),
-        (
-            {"CheckpointConfig": {"S3Uri": "s3://b/c", "LocalPath": "/opt/ml/model"}},
-            "would replace a directory the platform owns",
-        ),
+        *[
+            (
+                {"CheckpointConfig": {"S3Uri": "s3://b/c", "LocalPath": path}},
+                "would hide a directory the platform owns",
+            )
+            for path in (
+                "/opt/ml/model",
+                "/opt/ml",
+                "/opt//ml",
+                "/opt",
+                "/",
+                "/opt/ml/./model",
+                "/opt/ml/input/config",
+                "/opt/ml/input/data/train",
+                "/opt/ml/output",
+            )
+        ],
         ({"CheckpointConfig": {"S3Uri": "s3://b/../c"}}, "must not contain '..'"),
     ],
 )
