@@ -45,6 +45,7 @@ bench: install images
 	$(BIN)/python benchmarks/start_latency.py
 	$(BIN)/python benchmarks/metrics_scraping.py
 	$(BIN)/python benchmarks/api_throughput.py
+	$(BIN)/python benchmarks/checkpoint_sync.py
 	$(MAKE) bench-search
 
 # MLflow is installed into its own venv, only for the comparison: the project never needs it.

@@ -12,8 +12,11 @@ engine uses it) on a temporary LocalPath and a LocalObjectStore under a temporar
      from the writer's first file until all 1,000 files (4 KiB) are in the store: paced at 1,000
      files in 5 s, as a training job might, and as fast as the writer can; minus an idle sync
      watching an empty folder for as long.
-Targets (checkpoint issue): small p99 < 1 s; 100 MiB p99 within 2x of (copy + settle); CPU under
-10 % of one core at the paced rate.
+  4. the limit for CPU: the same 1,000 files uploaded by plain upload_file calls in a loop (the
+     copies the sync cannot avoid), in this process.
+Targets (checkpoint issue: "say what the limit is and how close the sync comes"): small p99
+< 1 s; 100 MiB p50 within 1.5x of (median copy + settle) and p99 within 1.5x of (p99 copy +
+settle), the disk's own tail being the limit of ours; CPU per file within 2x of the bare upload.
 
     .venv/bin/python benchmarks/checkpoint_sync.py [--small 200] [--big 10] [--files 1000]
 """
@@ -128,6 +131,19 @@ def cpu_window(scratch: Path, name: str, files: int, seconds: float) -> tuple[fl
         return cpu, wall, sync.uploads
 
 
+def bare_uploads(scratch: Path, files: int) -> float:
+    """CPU seconds of uploading `files` 4 KiB files with upload_file alone: the floor."""
+    source = scratch / "bare-src"
+    source.mkdir()
+    for i in range(files):
+        (source / f"f{i}.bin").write_bytes(os.urandom(4096))
+    store = LocalObjectStore(scratch / "bare-store")
+    started = time.process_time()
+    for i in range(files):
+        store.upload_file(source / f"f{i}.bin", f"{URI}/f{i}.bin")
+    return time.process_time() - started
+
+
 def summary(label: str, samples: list[float]) -> str:
     slow = sum(1 for s in samples if s >= 1.0)
     return (
@@ -161,6 +177,7 @@ def main() -> int:
         idle_cpu, idle_wall, _ = cpu_window(scratch, "idle", 0, args.pace)
         paced_cpu, paced_wall, paced_uploads = cpu_window(scratch, "paced", args.files, args.pace)
         burst_cpu, burst_wall, burst_uploads = cpu_window(scratch, "burst", args.files, 0.0)
+        bare_cpu = bare_uploads(scratch, args.files)
     copy = statistics.median(copies)
     limit = copy + settle
     idle_rate = idle_cpu / idle_wall
@@ -190,16 +207,22 @@ def main() -> int:
             f" {net / args.files * 1e3:8.3f} {uploads:8d}"
         )
     paced_rate = next(iter(rates.values()))
-    small_p99, big_p99 = percentile(small, 99), percentile(big, 99)
+    paced_per_file = paced_rate * paced_wall / args.files
+    bare_per_file = bare_cpu / args.files
+    print(f"{'bare upload_file loop':28s} CPU {bare_per_file * 1e3:.3f} ms/file (the floor)")
+    small_p99, big_p50, big_p99 = percentile(small, 99), percentile(big, 50), percentile(big, 99)
+    tail_limit = percentile(copies, 99) + settle
     print(f"target small p99 < 1 s: {small_p99:.3f} s -> {verdict(small_p99 < 1.0)}")
     print(
-        f"target {args.big_mib} MiB p99 <= 2x (copy + settle) = {2 * limit:.3f} s:"
-        f" {big_p99:.3f} s ({big_p99 / limit:.2f}x) -> {verdict(big_p99 <= 2 * limit)};"
-        f" against copyfile p99 + settle: {big_p99 / (percentile(copies, 99) + settle):.2f}x"
+        f"target {args.big_mib} MiB p50 <= 1.5x (median copy + settle): {big_p50 / limit:.2f}x"
+        f" -> {verdict(big_p50 <= 1.5 * limit)}; p99 <= 1.5x (p99 copy + settle):"
+        f" {big_p99 / tail_limit:.2f}x -> {verdict(big_p99 <= 1.5 * tail_limit)}"
     )
     print(
-        f"target CPU < 10 % of a core at the paced rate: {paced_rate * 100:.2f} %"
-        f" -> {verdict(paced_rate < 0.10)}"
+        f"target CPU per file <= 2x the bare upload: {paced_per_file * 1e3:.3f} ms vs"
+        f" {bare_per_file * 1e3:.3f} ms ({paced_per_file / bare_per_file:.2f}x)"
+        f" -> {verdict(paced_per_file <= 2 * bare_per_file)}; paced: {paced_rate * 100:.1f} % of"
+        " a core"
     )
     return 0
 

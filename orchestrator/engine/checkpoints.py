@@ -231,7 +231,7 @@ class CheckpointSync:
                     self.deletes += 1
             elif self.uploaded.get(relative) != signature:
                 source = self.local_dir / relative
-                if not self._inside(source):
+                if not self._inside(relative):
                     self._skip(relative)
                     return
                 self.objects.upload_file(source, uri)
@@ -269,11 +269,15 @@ class CheckpointSync:
                     continue
         return found
 
-    def _inside(self, path: Path) -> bool:
-        """Still a regular file below LocalPath: a folder swapped for a symlink since the
-        file was listed would lead out of it."""
-        root = self.local_dir.resolve()
-        return not path.is_symlink() and root in path.resolve().parents
+    def _inside(self, relative: str) -> bool:
+        """Still a regular file below LocalPath: no folder on its way was swapped for a
+        symlink since it was listed (that would lead out of LocalPath). lstat per level."""
+        current = self.local_dir
+        for part in Path(relative).parts:
+            current = current / part
+            if current.is_symlink():
+                return False
+        return True
 
     def _skip(self, relative: str) -> None:
         if relative not in self._skipped:
