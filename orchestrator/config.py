@@ -37,6 +37,13 @@ class Settings:
     spot_recapture_seconds: float = 5.0
     spot_interruptions_per_hour: float = 0.0
     spot_seed: int = 0
+    # How many warm pools may be Available at once (the stand-in for the AWS quota).
+    max_warm_pools: int = 4
+
+    @property
+    def warm_pools_root(self) -> Path:
+        """Each pool's persistent cache (/opt/ml/sagemaker/warmpoolcache) lives below here."""
+        return self.home / "warmpools"
 
     @property
     def database_path(self) -> Path:
@@ -106,4 +113,5 @@ def settings_from_env(env: Mapping[str, str] | None = None) -> Settings:
         spot_recapture_seconds=_float(env, "ORCHESTRATOR_SPOT_RECAPTURE_SECONDS", 5.0),
         spot_interruptions_per_hour=_float(env, "ORCHESTRATOR_SPOT_INTERRUPTIONS_PER_HOUR", 0.0),
         spot_seed=int(_float(env, "ORCHESTRATOR_SPOT_SEED", 0.0)),
+        max_warm_pools=int(_float(env, "ORCHESTRATOR_MAX_WARM_POOLS", 4.0)),
     )

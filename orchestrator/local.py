@@ -17,6 +17,7 @@ from orchestrator.lifecycle import is_terminal
 from orchestrator.metrics import operations
 from orchestrator.metrics.operations import trial_component_arn
 from orchestrator.operations import training_jobs as service
+from orchestrator.operations.resources import update_keep_alive
 from orchestrator.runtime.protocol import Runtime
 from orchestrator.search import service as search_service
 from orchestrator.search.records import SearchPage, TrainingJobRecord
@@ -25,6 +26,7 @@ from orchestrator.storage.protocol import ObjectStore
 from orchestrator.store.db import Database
 from orchestrator.store.jobs import JobStore
 from orchestrator.store.metrics import MetricStore, MetricSummary, StoredPoint
+from orchestrator.store.pools import WarmPool, WarmPoolStore
 from orchestrator.store.search_index import SearchIndex
 from orchestrator.validation.model import use_cache_dir
 
@@ -186,6 +188,18 @@ class Orchestrator:
     def recover(self) -> list[str]:
         """Adopt jobs whose supervising process died; reap leftover containers."""
         return self.engine.recover()
+
+    def warm_pools(self) -> list[WarmPool]:
+        """Every warm pool of this store (expired ones settled first), oldest first."""
+        service.settle_warm_pools(self.store)
+        return WarmPoolStore(self.store.db).all()
+
+    def release_warm_pool(self, name: str) -> None:
+        """End the Available warm pool job `name` left (UpdateTrainingJob, KeepAlive 0)."""
+        record = self.store.get(name)
+        if record is None:
+            raise training_job_not_found(name)
+        update_keep_alive(self.store, self.clock, record, 0)
 
     def close(self) -> None:
         """Stop the engine loop (running jobs are left to their supervisors)."""

@@ -14,6 +14,7 @@ from typing import Any
 
 from orchestrator.instances import is_accelerated
 from orchestrator.metrics.scraper import MetricDefinition
+from orchestrator.pools import match_key
 
 DEFAULT_MAX_RUNTIME = 86_400
 
@@ -66,6 +67,8 @@ class JobSpec:
     checkpoint: CheckpointSpec | None = None
     spot: bool = False
     max_wait_seconds: int | None = None
+    keep_alive_seconds: int = 0
+    pool_key: str = ""
 
 
 def metric_definitions_of(request: Mapping[str, Any]) -> list[MetricDefinition]:
@@ -117,6 +120,8 @@ def job_spec(request: Mapping[str, Any], arn: str) -> JobSpec:
         checkpoint=_checkpoint_spec(request.get("CheckpointConfig")),
         spot=bool(request.get("EnableManagedSpotTraining")),
         max_wait_seconds=stopping.get("MaxWaitTimeInSeconds"),
+        keep_alive_seconds=resources.get("KeepAlivePeriodInSeconds") or 0,
+        pool_key=match_key(request),
     )
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from orchestrator.api.server import DEFAULT_PORT
 from orchestrator.cli.metrics import show_metrics
+from orchestrator.cli.pools import show_pools
 from orchestrator.cli.render import local_time, summaries_table, to_json
 from orchestrator.cli.requests import load_request
 from orchestrator.cli.run import run_job
@@ -64,6 +65,9 @@ def _parser() -> argparse.ArgumentParser:
     fault.add_argument(
         "--after", type=float, metavar="SECONDS", help="when, from now (default: at once)"
     )
+    pools = commands.add_parser("pools", help="list warm pools, or release one")
+    pools.add_argument("action", nargs="?", choices=["list", "release"], default="list")
+    pools.add_argument("name", nargs="?", help="with release: the job whose pool to end")
     logs = commands.add_parser("logs", help="the job's container output")
     logs.add_argument("name")
     logs.add_argument("-f", "--follow", action="store_true", help="keep following until it ends")
@@ -147,6 +151,8 @@ def _dispatch(args: argparse.Namespace, orch: Orchestrator) -> int:
         when = f"in {args.after:g} s" if args.after else "now"
         print(f"{args.kind} fault set for {args.name} ({when})")
         return 0
+    if args.command == "pools":
+        return show_pools(orch, args.action, args.name)
     if args.command == "logs":
         for stamp, text in orch.log_events(args.name, follow=args.follow):
             print(f"{local_time(stamp)} {text}", flush=True)

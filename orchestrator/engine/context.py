@@ -13,6 +13,7 @@ from orchestrator.storage.protocol import ObjectStore
 from orchestrator.store.capacity import CapacityLedger
 from orchestrator.store.jobs import JobStore
 from orchestrator.store.metrics import MetricStore
+from orchestrator.store.pools import WarmPoolStore
 from orchestrator.store.runs import HostRunStore
 
 
@@ -28,12 +29,14 @@ class EngineContext:
     metrics: MetricStore
     runs: HostRunStore = field(init=False, compare=False, repr=False)
     ledger: CapacityLedger = field(init=False, compare=False, repr=False)
+    pools: WarmPoolStore = field(init=False, compare=False, repr=False)
     _host: list[tuple[int, int]] = field(default_factory=list, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         # Both live in the job store's database: one file, one set of transactions.
         object.__setattr__(self, "runs", HostRunStore(self.store.db))
         object.__setattr__(self, "ledger", CapacityLedger(self.store.db))
+        object.__setattr__(self, "pools", WarmPoolStore(self.store.db))
 
     def host(self) -> tuple[int, int]:
         """The machine's (CPUs, memory bytes), asked of the runtime once per engine."""

@@ -16,6 +16,7 @@ import uuid
 from orchestrator.engine.context import EngineContext
 from orchestrator.engine.logs import LineCallback
 from orchestrator.engine.supervisor import Supervisor
+from orchestrator.engine.warmpools import expire_pools
 from orchestrator.errors import RuntimeFailure, ValidationError, training_job_not_found
 from orchestrator.lifecycle import is_terminal
 from orchestrator.runtime.protocol import LABEL_ATTEMPT, LABEL_JOB, LABEL_STORE, ContainerInfo
@@ -106,10 +107,12 @@ class Engine:
                 log.exception("engine tick failed")
 
     def tick(self) -> None:
-        """One pass: adopt orphans (if this engine takes them on), reap leftovers."""
+        """One pass: adopt orphans (if this engine takes them on), end warm pools whose period
+        ran out, reap leftovers."""
         if self.adopt_orphans:
             for record in self.ctx.store.orphans(self.ctx.clock.now()):
                 self.adopt(record.name)
+        expire_pools(self.ctx.pools, self.ctx.clock.now())
         self.reap()
 
     def reap(self) -> int:

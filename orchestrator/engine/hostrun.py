@@ -11,6 +11,7 @@ import contextlib
 import logging
 import shutil
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from orchestrator.engine.context import EngineContext
@@ -38,8 +39,10 @@ class HostRunner:
         attempt: int,
         host: str = "algo-1",
         on_line: LineCallback | None = None,
+        cache: Path | None = None,
     ) -> None:
         self.ctx = ctx
+        self.cache = cache  # the warm pool's persistent cache, if the job has a pool
         self.spec = spec
         self.attempt = attempt
         self.host = host
@@ -118,7 +121,9 @@ class HostRunner:
                 self.ctx.runtime.remove(leftover.id)
         log_path = self.ctx.log_path(self.spec.name, self.host)
         self.ctx.runs.begin(self.spec.name, self.attempt, self.host, complete_lines(log_path))
-        spec = container_spec(self.ctx, self.spec, self.workspace, self.attempt, self.host)
+        spec = container_spec(
+            self.ctx, self.spec, self.workspace, self.attempt, self.host, self.cache
+        )
         self.container_id = self.ctx.runtime.create(spec)
         self.ctx.runs.set_container(self.spec.name, self.attempt, self.host, self.container_id)
         self.ctx.runtime.start(self.container_id)

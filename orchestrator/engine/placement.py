@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from orchestrator.engine.context import EngineContext
 from orchestrator.engine.workspace import Workspace
 from orchestrator.instances import resources_of
+from orchestrator.pools import CACHE_PATH, CACHE_VARIABLE
 from orchestrator.runtime.protocol import LABEL_ATTEMPT, LABEL_HOST, ContainerSpec, Mount
 from orchestrator.spec import JobSpec
 
@@ -23,8 +26,12 @@ def limits_of(spec: JobSpec, host: tuple[int, int]) -> tuple[int, int]:
     return min(wanted.vcpus, host_cpus) * 1_000_000_000, min(wanted.memory_bytes, host_memory)
 
 
-def _mounts(ctx: EngineContext, spec: JobSpec, workspace: Workspace) -> list[Mount]:
+def _mounts(
+    ctx: EngineContext, spec: JobSpec, workspace: Workspace, cache: Path | None
+) -> list[Mount]:
     mounts = [Mount(workspace.root, "/opt/ml")]
+    if cache is not None:  # the warm pool's persistent cache, kept from job to job
+        mounts.append(Mount(cache, CACHE_PATH))
     if spec.checkpoint is not None:
         mounts.append(Mount(workspace.checkpoint_dir, spec.checkpoint.local_path))
     for channel in spec.channels:
@@ -42,7 +49,12 @@ def container_name(spec: JobSpec, attempt: int, host: str) -> str:
 
 
 def container_spec(
-    ctx: EngineContext, spec: JobSpec, workspace: Workspace, attempt: int, host: str = "algo-1"
+    ctx: EngineContext,
+    spec: JobSpec,
+    workspace: Workspace,
+    attempt: int,
+    host: str = "algo-1",
+    cache: Path | None = None,
 ) -> ContainerSpec:
     entrypoint, command = command_of(spec)
     nano_cpus, memory = limits_of(spec, ctx.host())
@@ -51,6 +63,8 @@ def container_spec(
         "TRAINING_JOB_NAME": spec.name,
         "TRAINING_JOB_ARN": spec.arn,
     }
+    if cache is not None:
+        environment[CACHE_VARIABLE] = CACHE_PATH
     return ContainerSpec(
         name=container_name(spec, attempt, host),
         image=spec.image,
@@ -58,7 +72,7 @@ def container_spec(
         entrypoint=entrypoint,
         command=command,
         environment=environment,
-        mounts=_mounts(ctx, spec, workspace),
+        mounts=_mounts(ctx, spec, workspace, cache),
         labels={**ctx.job_labels(spec.name), LABEL_HOST: host, LABEL_ATTEMPT: str(attempt)},
         nano_cpus=nano_cpus,
         memory_bytes=memory,

@@ -20,6 +20,7 @@ from orchestrator.engine.heartbeat import Heartbeat
 from orchestrator.engine.hostrun import HostRunner
 from orchestrator.engine.logs import LineCallback
 from orchestrator.engine.outputs import upload_artifacts
+from orchestrator.engine.warmpools import cache_dir, reclaim_one, settle_pool, take_pool
 from orchestrator.errors import (
     ContainerGone,
     InjectedFault,
@@ -51,6 +52,7 @@ from orchestrator.lifecycle import (
 from orchestrator.runtime.protocol import ExitStatus
 from orchestrator.spec import JobSpec
 from orchestrator.store.jobs import JobRecord
+from orchestrator.store.pools import WarmPool
 
 log = logging.getLogger(__name__)
 
@@ -100,6 +102,8 @@ class Supervisor:
         self.limits = Limits(spec.max_runtime_seconds, spec.max_wait_seconds, spec.spot)
         self.chance = random.Random(f"{ctx.settings.spot_seed}:{spec.name}")
         self.host: HostRunner | None = None
+        self.pool: WarmPool | None = None
+        self.reused_from: str | None = None
         self.heartbeat = Heartbeat(
             ctx.store, spec.name, owner, ctx.clock, ctx.settings.lease_seconds
         )
@@ -116,6 +120,7 @@ class Supervisor:
         self.attempt = record.attempt
         self.retries = record.retries
         self.adopted = True
+        self.pool = self.ctx.pools.of_job(record.name) if record.pool_id else None
         self._guarded(lambda: self._drive(self._resumption(record)))
 
     def _guarded(self, body: Callable[[], None]) -> None:
@@ -246,9 +251,9 @@ class Supervisor:
     def _attempt(self) -> ExitStatus:
         if self.current != Secondary.DOWNLOADING:  # an adopted download was placed already
             self._place()
-        self.host = HostRunner(self.ctx, self.spec, self.attempt, on_line=self.on_line)
+        self.host = self._host_runner()
         if self.current == Secondary.STARTING and self.attempt == 1:
-            self._message(PREPARING)  # a retry's Starting keeps saying why it retried
+            self._message(self._preparing())  # a retry's Starting keeps saying why
         self.host.prepare()
         if self.current != Secondary.DOWNLOADING:  # an adopted attempt may be there already
             record = self.ctx.store.require(self.spec.name)
@@ -266,7 +271,21 @@ class Supervisor:
 
     # -- placement: Pending until the host has room ---------------------------------------
 
+    def _host_runner(self) -> HostRunner:
+        cache = cache_dir(self.pool, "algo-1") if self.pool is not None else None
+        return HostRunner(self.ctx, self.spec, self.attempt, on_line=self.on_line, cache=cache)
+
+    def _preparing(self) -> str:
+        if self.reused_from is None:
+            return PREPARING
+        return (
+            f"Preparing the instances for training: reusing the warm pool {self.reused_from} left."
+        )
+
     def _place(self) -> None:
+        if self.spec.keep_alive_seconds and self.pool is None:
+            self.pool, reused = take_pool(self.ctx, self.spec)
+            self.reused_from = self.pool.holder if reused else None
         capacity = self.ctx.capacity()
         demand = demand_of(self.spec.instance_type, self.spec.instance_count, capacity)
         impossible = never_fits(demand, capacity)
@@ -287,6 +306,8 @@ class Supervisor:
         since = record.pending_since or self.ctx.clock.now()
         deadline = pending_deadline(since, self.spec.max_pending_seconds)
         while not self.ctx.ledger.request(self.spec.name, demand, capacity, self.ctx.clock.now()):
+            if reclaim_one(self.ctx):  # an idle warm pool yields to a job that waits
+                continue
             self._check_interrupts()
             if expired(deadline, self.ctx.clock.now()):
                 self._request_own_stop(StopCause.MAX_PENDING)
@@ -456,6 +477,10 @@ class Supervisor:
         """Each step on its own: a failing one (a locked store) must not keep the lease alive."""
         with _logged(f"closing the host of {self.spec.name}"):
             self._close_host()
+        if self.pool is not None:
+            with _logged(f"settling the warm pool of {self.spec.name}"):
+                launched = any(run.started for run in self.ctx.runs.of_job(self.spec.name))
+                settle_pool(self.ctx, self.spec.name, launched)
         with _logged(f"releasing the share of {self.spec.name}"):
             self.ctx.ledger.release(self.spec.name)
         self.heartbeat.stop()
@@ -475,7 +500,7 @@ class Supervisor:
             return self._attempt  # no container yet: this attempt starts over, same number
         if record.secondary == Secondary.INTERRUPTED:
             return self._resume_interrupted
-        self.host = HostRunner(self.ctx, self.spec, self.attempt, on_line=self.on_line)
+        self.host = self._host_runner()
         run = self.ctx.runs.get(self.spec.name, self.attempt, self.host.host)
         if record.secondary == Secondary.TRAINING and (run is None or not run.started):
             return self._relaunch  # died before the container started: nothing ran yet

@@ -5,30 +5,54 @@ from __future__ import annotations
 from typing import Any
 
 from orchestrator.clock import Clock
+from orchestrator.engine.warmpools import remove_cache
 from orchestrator.errors import ResourceNotFound, ValidationError, training_job_not_found
+from orchestrator.operations.training_jobs import settle_warm_pools
 from orchestrator.store.jobs import JobRecord, JobStore
+from orchestrator.store.pools import WarmPoolStore
 
 NOT_YET = "is not supported by this orchestrator yet"
 
 
 def update_training_job(store: JobStore, clock: Clock, request: dict[str, Any]) -> dict[str, Any]:
-    """What applies locally: Profiler settings are stored; warm pools and remote debugging
-    are refused by name; KeepAlivePeriodInSeconds=0 (end a pool) is accepted, as no pool
-    exists here."""
+    """What applies locally: Profiler settings are stored; ResourceConfig.
+    KeepAlivePeriodInSeconds changes an Available warm pool's period (0 ends it); remote
+    debugging is refused by name."""
     name = request["TrainingJobName"]
     record = store.get(name)
     if record is None:
         raise training_job_not_found(name)
     if request.get("RemoteDebugConfig"):
         raise ValidationError(f"RemoteDebugConfig {NOT_YET}")
-    if (request.get("ResourceConfig") or {}).get("KeepAlivePeriodInSeconds"):
-        raise ValidationError(f"ResourceConfig.KeepAlivePeriodInSeconds (warm pools) {NOT_YET}")
+    keep_alive = (request.get("ResourceConfig") or {}).get("KeepAlivePeriodInSeconds")
+    if keep_alive is not None:
+        update_keep_alive(store, clock, record, keep_alive)
     changes: dict[str, Any] = {
         k: request[k] for k in ("ProfilerConfig", "ProfilerRuleConfigurations") if k in request
     }
     if changes:
         store.update_request(name, changes, clock.now())
     return {"TrainingJobArn": record.arn}
+
+
+def update_keep_alive(store: JobStore, clock: Clock, record: JobRecord, seconds: int) -> None:
+    """A new KeepAlivePeriodInSeconds for the job's Available warm pool (from when it became
+    Available); 0, or a period already over, ends the pool and deletes its cache."""
+    settle_warm_pools(store)
+    pools = WarmPoolStore(store.db)
+    pool = pools.of_job(record.name)
+    if pool is None or pool.holder != record.name or pool.status != "Available":
+        status = store.require(record.name).warm_pool_status or "no warm pool"
+        raise ValidationError(
+            f"The training job {record.name!r} has no Available warm pool ({status}):"
+            " KeepAlivePeriodInSeconds can only be updated while its warm pool is Available."
+        )
+    now = clock.now()
+    if seconds == 0 or (pool.available_at or now) + seconds <= now:
+        if pools.terminate(pool.id, until=now) is not None:
+            remove_cache(pool)
+        return
+    pools.set_keep_alive(pool.id, seconds)
 
 
 def _resource(store: JobStore, arn: str) -> JobRecord:

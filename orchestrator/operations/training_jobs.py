@@ -9,15 +9,19 @@ to Stopping; the job's supervisor acts on it.
 from __future__ import annotations
 
 import math
+import time
 from typing import Any
 
 from orchestrator.clock import Clock
 from orchestrator.config import Settings
+from orchestrator.engine.warmpools import expire_pools
 from orchestrator.errors import ValidationError, training_job_not_found
 from orchestrator.lifecycle import Secondary, StopCause, is_terminal
+from orchestrator.pools import retained_seconds
 from orchestrator.spec import JobSpec, job_spec
 from orchestrator.store.jobs import JobRecord, JobStore, ListQuery
 from orchestrator.store.metrics import MetricStore
+from orchestrator.store.pools import WarmPoolStore
 from orchestrator.timestamps import epoch_seconds
 from orchestrator.validation.model import validate_shape
 from orchestrator.validation.training_job import validate_create_training_job
@@ -147,6 +151,7 @@ def _model_artifacts(record: JobRecord) -> str:
 
 def describe(store: JobStore, name: str, metrics: MetricStore | None = None) -> dict[str, Any]:
     """DescribeTrainingJob's response for one job."""
+    settle_warm_pools(store)
     record = store.get(name)
     if record is None:
         raise training_job_not_found(name)
@@ -167,6 +172,8 @@ def describe(store: JobStore, name: str, metrics: MetricStore | None = None) -> 
     _times(record, response)
     if record.failure_reason:
         response["FailureReason"] = record.failure_reason
+    if record.warm_pool_status:
+        response["WarmPoolStatus"] = _warm_pool_status(record)
     if metrics is not None:
         final = [
             {"MetricName": s.metric, "Value": s.last, "Timestamp": s.last_timestamp}
@@ -200,6 +207,26 @@ def _times(record: JobRecord, response: dict[str, Any]) -> None:
         response["TrainingTimeInSeconds"], response["BillableTimeInSeconds"] = seconds
 
 
+def settle_warm_pools(store: JobStore) -> None:
+    """Any read settles pools whose period ran out, whether or not an engine runs: a pool
+    never outlives its KeepAlivePeriodInSeconds for want of a process."""
+    pools = WarmPoolStore(store.db)
+    now = time.time()
+    if pools.expired(now):
+        expire_pools(pools, now)
+
+
+def _warm_pool_status(record: JobRecord) -> dict[str, Any]:
+    status: dict[str, Any] = {"Status": record.warm_pool_status}
+    if record.warm_pool_status != "InUse":
+        status["ResourceRetainedBillableTimeInSeconds"] = retained_seconds(
+            record.pool_since, record.pool_until, time.time()
+        )
+    if record.pool_reused_by:
+        status["ReusedByJob"] = record.pool_reused_by
+    return status
+
+
 def _summary(record: JobRecord) -> dict[str, Any]:
     summary: dict[str, Any] = {
         "TrainingJobName": record.name,
@@ -211,6 +238,8 @@ def _summary(record: JobRecord) -> dict[str, Any]:
     }
     if record.training_end_time is not None:
         summary["TrainingEndTime"] = record.training_end_time
+    if record.warm_pool_status:
+        summary["WarmPoolStatus"] = _warm_pool_status(record)
     return summary
 
 
@@ -229,6 +258,7 @@ def list_jobs(store: JobStore, request: dict[str, Any]) -> dict[str, Any]:
     query = ListQuery(
         name_contains=request.get("NameContains"),
         status_equals=request.get("StatusEquals"),
+        warm_pool_status_equals=request.get("WarmPoolStatusEquals"),
         creation_after=_epoch(request.get("CreationTimeAfter"), "CreationTimeAfter"),
         creation_before=_epoch(request.get("CreationTimeBefore"), "CreationTimeBefore"),
         modified_after=_epoch(request.get("LastModifiedTimeAfter"), "LastModifiedTimeAfter"),
@@ -238,8 +268,9 @@ def list_jobs(store: JobStore, request: dict[str, Any]) -> dict[str, Any]:
         max_results=request.get("MaxResults", 10),
         next_token=request.get("NextToken"),
     )
-    if request.get("WarmPoolStatusEquals") or request.get("TrainingPlanArnEquals"):
-        return {"TrainingJobSummaries": []}  # no job here has a warm pool or training plan
+    if request.get("TrainingPlanArnEquals"):
+        return {"TrainingJobSummaries": []}  # no job here has a training plan
+    settle_warm_pools(store)
     records, token = store.page(query)
     response: dict[str, Any] = {"TrainingJobSummaries": [_summary(r) for r in records]}
     if token:

@@ -15,6 +15,12 @@ from orchestrator.capacity import Capacity, Demand, fits
 from orchestrator.store.db import Database
 
 _ACTIVE_JOB = "jobs.status IN ('InProgress', 'Stopping')"
+# A share is held by a running job, or by an Available warm pool.
+_HELD = (
+    f"EXISTS (SELECT 1 FROM jobs WHERE jobs.name = a.job AND {_ACTIVE_JOB})"
+    " OR EXISTS (SELECT 1 FROM warm_pools p WHERE 'pool:' || p.id = a.job"
+    " AND p.status = 'Available')"
+)
 
 
 @dataclass(frozen=True)
@@ -49,9 +55,10 @@ class CapacityLedger:
 
     @staticmethod
     def _used(conn: sqlite3.Connection) -> Demand:
+        """Shares of running jobs, and of Available warm pools (rows `pool:<id>`)."""
         row = conn.execute(
-            "SELECT coalesce(sum(cpus), 0), coalesce(sum(memory), 0) FROM allocations"
-            f" JOIN jobs ON jobs.name = allocations.job WHERE granted = 1 AND {_ACTIVE_JOB}"
+            "SELECT coalesce(sum(cpus), 0), coalesce(sum(memory), 0) FROM allocations a"
+            f" WHERE granted = 1 AND ({_HELD})"
         ).fetchone()
         return Demand(float(row[0]), int(row[1]))
 
@@ -75,10 +82,7 @@ class CapacityLedger:
     def reap(self) -> int:
         """Drop the shares of jobs that ended or no longer exist (their owner died first)."""
         with self.db.write() as conn:
-            cursor = conn.execute(
-                "DELETE FROM allocations WHERE job NOT IN"
-                f" (SELECT name FROM jobs WHERE {_ACTIVE_JOB})"
-            )
+            cursor = conn.execute(f"DELETE FROM allocations AS a WHERE NOT ({_HELD})")
             return cursor.rowcount
 
     def allocations(self) -> list[Allocation]:

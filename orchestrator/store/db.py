@@ -36,7 +36,12 @@ CREATE TABLE IF NOT EXISTS jobs (
     retries INTEGER NOT NULL DEFAULT 0,
     run_seconds REAL NOT NULL DEFAULT 0,
     attempt_training_at REAL,
-    billable_seconds REAL
+    billable_seconds REAL,
+    pool_id TEXT,
+    warm_pool_status TEXT,
+    pool_since REAL,
+    pool_until REAL,
+    pool_reused_by TEXT
 );
 CREATE INDEX IF NOT EXISTS jobs_arn ON jobs (arn);
 CREATE INDEX IF NOT EXISTS jobs_creation ON jobs (creation_time, name);
@@ -111,6 +116,17 @@ CREATE TABLE IF NOT EXISTS allocations (
     memory INTEGER NOT NULL,
     granted INTEGER NOT NULL DEFAULT 0
 );
+CREATE TABLE IF NOT EXISTS warm_pools (
+    id TEXT PRIMARY KEY,
+    match_key TEXT NOT NULL,
+    holder TEXT NOT NULL,
+    status TEXT NOT NULL,
+    keep_alive INTEGER NOT NULL,
+    available_at REAL,
+    expires_at REAL,
+    cache TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS warm_pools_available ON warm_pools (status, match_key, available_at);
 CREATE TABLE IF NOT EXISTS tags (
     job TEXT NOT NULL REFERENCES jobs(name) ON DELETE CASCADE,
     key TEXT NOT NULL,
@@ -130,6 +146,11 @@ _ADDED_COLUMNS = {
     "run_seconds": "REAL NOT NULL DEFAULT 0",
     "attempt_training_at": "REAL",
     "billable_seconds": "REAL",
+    "pool_id": "TEXT",
+    "warm_pool_status": "TEXT",
+    "pool_since": "REAL",
+    "pool_until": "REAL",
+    "pool_reused_by": "TEXT",
 }
 
 

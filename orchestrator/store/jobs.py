@@ -69,6 +69,11 @@ class JobRecord:
     run_seconds: float
     attempt_training_at: float | None
     billable_seconds: float | None
+    pool_id: str | None
+    warm_pool_status: str | None
+    pool_since: float | None
+    pool_until: float | None
+    pool_reused_by: str | None
 
     @property
     def secondary(self) -> Secondary:
@@ -97,6 +102,7 @@ class ListQuery:
     name_contains: str | None = None
     name_prefix: str | None = None
     status_equals: str | None = None
+    warm_pool_status_equals: str | None = None
     creation_after: float | None = None
     creation_before: float | None = None
     modified_after: float | None = None
@@ -339,6 +345,7 @@ class JobStore:
             ("instr(lower(name), lower(?)) > 0", query.name_contains),
             ("substr(name, 1, length(?)) = ?", query.name_prefix),
             ("status = ?", query.status_equals),
+            ("warm_pool_status = ?", query.warm_pool_status_equals),
             ("creation_time > ?", query.creation_after),
             ("creation_time < ?", query.creation_before),
             ("last_modified_time > ?", query.modified_after),

@@ -43,11 +43,6 @@ _UNSUPPORTED: list[tuple[tuple[str, ...], Callable[[Any], bool], str]] = [
         f"TrainingImageConfig (a private registry) {NOT_YET}; build or load the image locally",
     ),
     (
-        ("ResourceConfig", "KeepAlivePeriodInSeconds"),
-        bool,
-        f"ResourceConfig.KeepAlivePeriodInSeconds (warm pools) {NOT_YET}",
-    ),
-    (
         ("ResourceConfig", "InstanceGroups"),
         bool,
         f"ResourceConfig.InstanceGroups (heterogeneous clusters) {NOT_YET}",

@@ -83,16 +83,6 @@ def test_missing_required_member() -> None:
     ("changes", "field"),
     [
         (
-            {
-                "ResourceConfig": {
-                    "InstanceType": "ml.m5.large",
-                    "InstanceCount": 1,
-                    "KeepAlivePeriodInSeconds": 60,
-                }
-            },
-            "KeepAlivePeriodInSeconds",
-        ),
-        (
             {"ResourceConfig": {"InstanceType": "ml.m5.large", "InstanceCount": 2}},
             "InstanceCount > 1",
         ),

@@ -1,0 +1,81 @@
+"""The engine's side of warm pools: take one at placement, keep or end it when the job ends,
+expire pools whose period ran out, reclaim one when a job cannot fit beside them.
+
+Decisions are pure (orchestrator/pools.py); every move is a store transaction
+(store/pools.py). The only other effect is the pool's cache folder, created here with the pool
+and deleted when the pool ends.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import uuid
+from pathlib import Path
+
+from orchestrator.engine.context import EngineContext
+from orchestrator.pools import keeps_pool
+from orchestrator.spec import JobSpec
+from orchestrator.store.pools import WarmPool, WarmPoolStore
+
+log = logging.getLogger(__name__)
+
+
+def take_pool(ctx: EngineContext, spec: JobSpec) -> tuple[WarmPool, bool]:
+    """Reuse a matching Available pool (True), or start a new one (a cold start, False)."""
+    now = ctx.clock.now()
+    reused = ctx.pools.claim(spec.name, spec.pool_key, spec.keep_alive_seconds, now)
+    if reused is not None:
+        return reused, True
+    pool_id = uuid.uuid4().hex[:12]
+    cache = ctx.settings.warm_pools_root / pool_id
+    ctx.pools.create(pool_id, spec.name, spec.pool_key, spec.keep_alive_seconds, str(cache))
+    pool = ctx.pools.of_job(spec.name)
+    assert pool is not None
+    return pool, False
+
+
+def cache_dir(pool: WarmPool, host: str) -> Path:
+    """The host's persistent cache in the pool (one folder per host, as each instance has)."""
+    path = Path(pool.cache) / host
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def settle_pool(ctx: EngineContext, name: str, launched: bool) -> None:
+    """The job has ended: keep its pool Available, or end it (and its cache)."""
+    record = ctx.store.require(name)
+    now = ctx.clock.now()
+    keep = keeps_pool(record.secondary, record.failure_reason, launched)
+    if keep and len(ctx.pools.available()) >= ctx.settings.max_warm_pools:
+        log.warning("job %s keeps no warm pool: ORCHESTRATOR_MAX_WARM_POOLS reached", name)
+        keep = False
+    if keep and ctx.pools.make_available(name, now):
+        return
+    ended = ctx.pools.terminate_held(name, now)
+    if ended is not None:
+        remove_cache(ended)
+
+
+def expire_pools(pools: WarmPoolStore, now: float) -> int:
+    """End every Available pool whose KeepAlivePeriodInSeconds ran out (at that moment)."""
+    ended = 0
+    for pool in pools.expired(now):
+        if pools.terminate(pool.id, until=pool.expires_at or now) is not None:
+            remove_cache(pool)
+            ended += 1
+    return ended
+
+
+def reclaim_one(ctx: EngineContext) -> bool:
+    """End the oldest Available pool so that a job that does not fit can run."""
+    for pool in ctx.pools.available():
+        if ctx.pools.terminate(pool.id, until=ctx.clock.now()) is not None:
+            log.info("reclaimed the warm pool of %s for a job that did not fit", pool.holder)
+            remove_cache(pool)
+            return True
+    return False
+
+
+def remove_cache(pool: WarmPool) -> None:
+    shutil.rmtree(pool.cache, ignore_errors=True)
