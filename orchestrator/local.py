@@ -85,10 +85,10 @@ class Orchestrator:
         return {"TrainingJobArn": spec.arn}
 
     def describe_training_job(self, name: str) -> dict[str, Any]:
-        return service.describe(self.store, name, self.metrics)
+        return service.describe(self.store, name, self.metrics, self.clock.now())
 
     def list_training_jobs(self, **request: Any) -> dict[str, Any]:
-        return service.list_jobs(self.store, request)
+        return service.list_jobs(self.store, request, self.clock.now())
 
     def stop_training_job(self, name: str, wait: bool = False) -> bool:
         """StopTrainingJob. A job whose owner died is adopted here so the stop happens; with
@@ -191,7 +191,7 @@ class Orchestrator:
 
     def warm_pools(self) -> list[WarmPool]:
         """Every warm pool of this store (expired ones settled first), oldest first."""
-        service.settle_warm_pools(self.store)
+        service.settle_warm_pools(self.store, self.clock.now())
         return WarmPoolStore(self.store.db).all()
 
     def release_warm_pool(self, name: str) -> None:

@@ -14,7 +14,7 @@ import random
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from orchestrator.capacity import demand_of, never_fits
+from orchestrator.capacity import Capacity, Demand, demand_of, never_fits
 from orchestrator.engine.context import EngineContext
 from orchestrator.engine.heartbeat import Heartbeat
 from orchestrator.engine.hostrun import HostRunner
@@ -271,6 +271,16 @@ class Supervisor:
 
     # -- placement: Pending until the host has room ---------------------------------------
 
+    def _granted(self, demand: Demand, capacity: Capacity) -> bool:
+        """Ask the ledger for the job's share; idle warm pools yield to a job that needs room."""
+        while True:
+            if self.ctx.ledger.request(self.spec.name, demand, capacity, self.ctx.clock.now()):
+                return True
+            if not self.ctx.ledger.fits_without_pools(demand, capacity):
+                return False  # running jobs are in the way, not idle pools
+            if not reclaim_one(self.ctx):
+                return False
+
     def _host_runner(self) -> HostRunner:
         cache = cache_dir(self.pool, "algo-1") if self.pool is not None else None
         return HostRunner(self.ctx, self.spec, self.attempt, on_line=self.on_line, cache=cache)
@@ -291,7 +301,7 @@ class Supervisor:
         impossible = never_fits(demand, capacity)
         if impossible:
             raise NoCapacity(impossible)
-        if self.ctx.ledger.request(self.spec.name, demand, capacity, self.ctx.clock.now()):
+        if self._granted(demand, capacity):
             if self.current == Secondary.PENDING:  # adopted while waiting: room now
                 self._advance(Secondary.STARTING, PREPARING)
             return
@@ -305,9 +315,7 @@ class Supervisor:
         record = self.ctx.store.require(self.spec.name)
         since = record.pending_since or self.ctx.clock.now()
         deadline = pending_deadline(since, self.spec.max_pending_seconds)
-        while not self.ctx.ledger.request(self.spec.name, demand, capacity, self.ctx.clock.now()):
-            if reclaim_one(self.ctx):  # an idle warm pool yields to a job that waits
-                continue
+        while not self._granted(demand, capacity):
             self._check_interrupts()
             if expired(deadline, self.ctx.clock.now()):
                 self._request_own_stop(StopCause.MAX_PENDING)

@@ -38,7 +38,7 @@ def update_training_job(store: JobStore, clock: Clock, request: dict[str, Any]) 
 def update_keep_alive(store: JobStore, clock: Clock, record: JobRecord, seconds: int) -> None:
     """A new KeepAlivePeriodInSeconds for the job's Available warm pool (from when it became
     Available); 0, or a period already over, ends the pool and deletes its cache."""
-    settle_warm_pools(store)
+    settle_warm_pools(store, clock.now())
     pools = WarmPoolStore(store.db)
     pool = pools.of_job(record.name)
     if pool is None or pool.holder != record.name or pool.status != "Available":

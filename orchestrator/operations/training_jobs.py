@@ -149,9 +149,12 @@ def _model_artifacts(record: JobRecord) -> str:
     )
 
 
-def describe(store: JobStore, name: str, metrics: MetricStore | None = None) -> dict[str, Any]:
-    """DescribeTrainingJob's response for one job."""
-    settle_warm_pools(store)
+def describe(
+    store: JobStore, name: str, metrics: MetricStore | None = None, now: float | None = None
+) -> dict[str, Any]:
+    """DescribeTrainingJob's response for one job (`now`: the caller's clock)."""
+    now = time.time() if now is None else now
+    settle_warm_pools(store, now)
     record = store.get(name)
     if record is None:
         raise training_job_not_found(name)
@@ -173,7 +176,7 @@ def describe(store: JobStore, name: str, metrics: MetricStore | None = None) -> 
     if record.failure_reason:
         response["FailureReason"] = record.failure_reason
     if record.warm_pool_status:
-        response["WarmPoolStatus"] = _warm_pool_status(record)
+        response["WarmPoolStatus"] = _warm_pool_status(record, now)
     if metrics is not None:
         final = [
             {"MetricName": s.metric, "Value": s.last, "Timestamp": s.last_timestamp}
@@ -207,27 +210,27 @@ def _times(record: JobRecord, response: dict[str, Any]) -> None:
         response["TrainingTimeInSeconds"], response["BillableTimeInSeconds"] = seconds
 
 
-def settle_warm_pools(store: JobStore) -> None:
+def settle_warm_pools(store: JobStore, now: float | None = None) -> None:
     """Any read settles pools whose period ran out, whether or not an engine runs: a pool
     never outlives its KeepAlivePeriodInSeconds for want of a process."""
     pools = WarmPoolStore(store.db)
-    now = time.time()
+    now = time.time() if now is None else now
     if pools.expired(now):
         expire_pools(pools, now)
 
 
-def _warm_pool_status(record: JobRecord) -> dict[str, Any]:
+def _warm_pool_status(record: JobRecord, now: float) -> dict[str, Any]:
     status: dict[str, Any] = {"Status": record.warm_pool_status}
     if record.warm_pool_status != "InUse":
         status["ResourceRetainedBillableTimeInSeconds"] = retained_seconds(
-            record.pool_since, record.pool_until, time.time()
+            record.pool_since, record.pool_until, now
         )
     if record.pool_reused_by:
         status["ReusedByJob"] = record.pool_reused_by
     return status
 
 
-def _summary(record: JobRecord) -> dict[str, Any]:
+def _summary(record: JobRecord, now: float) -> dict[str, Any]:
     summary: dict[str, Any] = {
         "TrainingJobName": record.name,
         "TrainingJobArn": record.arn,
@@ -239,7 +242,7 @@ def _summary(record: JobRecord) -> dict[str, Any]:
     if record.training_end_time is not None:
         summary["TrainingEndTime"] = record.training_end_time
     if record.warm_pool_status:
-        summary["WarmPoolStatus"] = _warm_pool_status(record)
+        summary["WarmPoolStatus"] = _warm_pool_status(record, now)
     return summary
 
 
@@ -252,7 +255,7 @@ def _epoch(value: Any, field: str) -> float | None:
     return seconds
 
 
-def list_jobs(store: JobStore, request: dict[str, Any]) -> dict[str, Any]:
+def list_jobs(store: JobStore, request: dict[str, Any], now: float | None = None) -> dict[str, Any]:
     """ListTrainingJobs: summaries, newest first by default, paged by NextToken."""
     validate_shape(request, "ListTrainingJobsRequest")
     query = ListQuery(
@@ -270,9 +273,10 @@ def list_jobs(store: JobStore, request: dict[str, Any]) -> dict[str, Any]:
     )
     if request.get("TrainingPlanArnEquals"):
         return {"TrainingJobSummaries": []}  # no job here has a training plan
-    settle_warm_pools(store)
+    now = time.time() if now is None else now
+    settle_warm_pools(store, now)
     records, token = store.page(query)
-    response: dict[str, Any] = {"TrainingJobSummaries": [_summary(r) for r in records]}
+    response: dict[str, Any] = {"TrainingJobSummaries": [_summary(r, now) for r in records]}
     if token:
         response["NextToken"] = token
     return response

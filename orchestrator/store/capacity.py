@@ -16,8 +16,9 @@ from orchestrator.store.db import Database
 
 _ACTIVE_JOB = "jobs.status IN ('InProgress', 'Stopping')"
 # A share is held by a running job, or by an Available warm pool.
+_RUNNING = f"EXISTS (SELECT 1 FROM jobs WHERE jobs.name = a.job AND {_ACTIVE_JOB})"
 _HELD = (
-    f"EXISTS (SELECT 1 FROM jobs WHERE jobs.name = a.job AND {_ACTIVE_JOB})"
+    f"{_RUNNING}"
     " OR EXISTS (SELECT 1 FROM warm_pools p WHERE 'pool:' || p.id = a.job"
     " AND p.status = 'Available')"
 )
@@ -74,6 +75,18 @@ class CapacityLedger:
             (job, now),
         ).fetchone()
         return row is not None
+
+    def fits_without_pools(self, demand: Demand, capacity: Capacity) -> bool:
+        """Whether the job would fit if no Available warm pool held a share."""
+        row = (
+            self.db.read()
+            .execute(
+                "SELECT coalesce(sum(cpus), 0), coalesce(sum(memory), 0) FROM allocations a"
+                f" WHERE granted = 1 AND {_RUNNING}"
+            )
+            .fetchone()
+        )
+        return fits(demand, Demand(float(row[0]), int(row[1])), capacity)
 
     def release(self, job: str) -> None:
         with self.db.write() as conn:
