@@ -10,6 +10,7 @@ flood LINES         print LINES lines as fast as it can, every tenth a metric li
 checkpoint N SECS HOLD [--delete-first]
                     print what LocalPath holds, write ckpt-0..N-1 there SECS apart, optionally
                     delete ckpt-0, then hold HOLD seconds (SIGTERM: exit 0)
+cache NAME          print what the warm pool cache holds, then add the file NAME to it
 contract            copy what the platform provided (config files, env, channels, network
                     interfaces) into /opt/ml/model/contract.json, exit 0
 """
@@ -123,6 +124,17 @@ def checkpoint(args):
     time.sleep(hold)
 
 
+def cache(args):
+    directory = os.environ.get("SAGEMAKER_MANAGED_WARMPOOL_CACHE_DIRECTORY")
+    if not directory:
+        print("no warm pool cache", flush=True)
+        return
+    found = sorted(os.listdir(directory))
+    print("cache holds: " + (",".join(found) or "none"), flush=True)
+    with open(os.path.join(directory, args[0]), "w") as handle:
+        handle.write("cached\n")
+
+
 def metrics(args):
     count, pause = int(args[0]), float(args[1])
     for i in range(count):
@@ -147,7 +159,7 @@ def flood(args):
 
 MODES = {"train": ok, "ok": ok, "fail": fail, "exit": exit_with, "sleep": sleep,
          "ignore-term": ignore_term, "contract": contract, "metrics": metrics, "flood": flood,
-         "checkpoint": checkpoint}
+         "checkpoint": checkpoint, "cache": cache}
 
 if __name__ == "__main__":
     mode = sys.argv[1] if len(sys.argv) > 1 else "train"

@@ -92,3 +92,39 @@ def test_estimator_with_spot_and_checkpoints_is_interrupted_and_saves(
     streamed = capsys.readouterr().out
     assert "resuming from checkpoint at epoch" in streamed
     assert "Managed Spot Training savings:" in streamed
+
+
+def test_estimators_with_keep_alive_reuse_one_warm_pool(
+    aws_env: dict[str, str], orch: Orchestrator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SAGEMAKER_SUPPRESS_V2_WARNING", "1")
+    import boto3
+    import sagemaker
+    from sagemaker.estimator import Estimator
+
+    logging.getLogger("sagemaker").setLevel(logging.WARNING)
+    session = sagemaker.Session(boto_session=boto3.Session(region_name="us-east-1"))
+
+    def estimator(name: str) -> Any:
+        return Estimator(
+            image_uri="orchestrator/testbox:latest",
+            role="arn:aws:iam::123456789012:role/SageMakerRole",
+            instance_count=1,
+            instance_type="ml.m5.large",
+            output_path="s3://sdk-artifacts/out",
+            container_arguments=["cache", f"from-{name}"],
+            keep_alive_period_in_seconds=120,
+            sagemaker_session=session,
+            base_job_name=name,
+        )
+
+    first, second = estimator("sdk-pool-a"), estimator("sdk-pool-b")
+    first.fit(logs=False)
+    second.fit(logs=False)
+    a, b = first.latest_training_job.describe(), second.latest_training_job.describe()
+    assert a["WarmPoolStatus"]["Status"] == "Reused"
+    assert a["WarmPoolStatus"]["ReusedByJob"] == b["TrainingJobName"]
+    assert b["WarmPoolStatus"]["Status"] == "Available"
+    assert b["ResourceConfig"]["KeepAlivePeriodInSeconds"] == 120
+    lines = [line for _, line in orch.log_events(b["TrainingJobName"])]
+    assert "cache holds: from-sdk-pool-a" in lines

@@ -128,3 +128,28 @@ def test_fault_refuses_bad_input_with_one_line(env: dict[str, str], tmp_path: Pa
     assert "already ended" in refused.stderr
     missing = cli(env, "fault", "nope", "internal-error")
     assert missing.returncode == 2 and "Requested resource not found" in missing.stderr
+
+
+def test_a_warm_pool_outlives_its_process_and_still_expires_on_time(
+    env: dict[str, str], tmp_path: Path, orch: Orchestrator
+) -> None:
+    resources = {**XLARGE, "InstanceType": "ml.m5.large", "KeepAlivePeriodInSeconds": 3}
+    done = cli(
+        env, "run", write_job(tmp_path, job("pooled", ["cache", "x"], ResourceConfig=resources))
+    )
+    assert done.returncode == 0, done.stderr  # the process is gone; the pool stays
+    listed = cli(env, "pools")
+    assert "Available" in listed.stdout and "pooled" in listed.stdout
+    (pool,) = orch.warm_pools()
+    assert (Path(pool.cache) / "algo-1" / "x").is_file()
+    wait_until(
+        lambda: "Terminated" in cli(env, "pools").stdout, "the pool to expire with no engine"
+    )
+    described = json.loads(cli(env, "describe", "pooled").stdout)
+    assert described["WarmPoolStatus"] == {
+        "Status": "Terminated",
+        "ResourceRetainedBillableTimeInSeconds": 3,
+    }
+    assert not Path(pool.cache).exists()
+    refused = cli(env, "pools", "release", "pooled")
+    assert refused.returncode == 2 and "no Available warm pool" in refused.stderr
