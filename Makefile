@@ -46,6 +46,7 @@ bench: install images
 	$(BIN)/python benchmarks/metrics_scraping.py
 	$(BIN)/python benchmarks/api_throughput.py
 	$(BIN)/python benchmarks/checkpoint_sync.py
+	$(BIN)/python benchmarks/warm_pool_start.py
 	$(MAKE) bench-search
 
 # MLflow is installed into its own venv, only for the comparison: the project never needs it.
