@@ -9,7 +9,6 @@ from orchestrator.api.logs import LogsApi
 from orchestrator.errors import ProtocolError, ValidationError
 from orchestrator.local import Orchestrator
 from orchestrator.operations import resources
-from orchestrator.operations import training_jobs as service
 from orchestrator.validation.model import input_shape, validate_shape
 
 Handler = Callable[[dict[str, Any]], dict[str, Any]]
@@ -32,7 +31,7 @@ class Dispatcher:
                 lambda r: orch.describe_training_job(r["TrainingJobName"]),
                 False,
             ),
-            "ListTrainingJobs": (lambda r: service.list_jobs(store, r), True),
+            "ListTrainingJobs": (lambda r: orch.list_training_jobs(**r), True),
             "StopTrainingJob": (self._stop, False),
             "UpdateTrainingJob": (lambda r: resources.update_training_job(store, clock, r), False),
             "AddTags": (lambda r: resources.add_tags(store, r), False),

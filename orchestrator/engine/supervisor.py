@@ -120,7 +120,9 @@ class Supervisor:
         self.attempt = record.attempt
         self.retries = record.retries
         self.adopted = True
-        self.pool = self.ctx.pools.of_job(record.name) if record.pool_id else None
+        pool = self.ctx.pools.of_job(record.name) if record.pool_id else None
+        held = pool is not None and pool.status == "InUse" and pool.holder == record.name
+        self.pool = pool if held else None
         self._guarded(lambda: self._drive(self._resumption(record)))
 
     def _guarded(self, body: Callable[[], None]) -> None:
@@ -274,10 +276,11 @@ class Supervisor:
     def _granted(self, demand: Demand, capacity: Capacity) -> bool:
         """Ask the ledger for the job's share; idle warm pools yield to a job that needs room."""
         while True:
-            if self.ctx.ledger.request(self.spec.name, demand, capacity, self.ctx.clock.now()):
+            now = self.ctx.clock.now()
+            if self.ctx.ledger.request(self.spec.name, demand, capacity, now):
                 return True
-            if not self.ctx.ledger.fits_without_pools(demand, capacity):
-                return False  # running jobs are in the way, not idle pools
+            if not self.ctx.ledger.may_reclaim(self.spec.name, demand, capacity, now):
+                return False  # running or earlier jobs are in the way, not idle pools
             if not reclaim_one(self.ctx):
                 return False
 
@@ -488,7 +491,7 @@ class Supervisor:
         if self.pool is not None:
             with _logged(f"settling the warm pool of {self.spec.name}"):
                 launched = any(run.started for run in self.ctx.runs.of_job(self.spec.name))
-                settle_pool(self.ctx, self.spec.name, launched)
+                settle_pool(self.ctx, self.spec.name, self.owner, launched)
         with _logged(f"releasing the share of {self.spec.name}"):
             self.ctx.ledger.release(self.spec.name)
         self.heartbeat.stop()

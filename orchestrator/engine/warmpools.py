@@ -14,6 +14,7 @@ import uuid
 from pathlib import Path
 
 from orchestrator.engine.context import EngineContext
+from orchestrator.lifecycle import is_terminal
 from orchestrator.pools import keeps_pool
 from orchestrator.spec import JobSpec
 from orchestrator.store.pools import WarmPool, WarmPoolStore
@@ -42,24 +43,39 @@ def cache_dir(pool: WarmPool, host: str) -> Path:
     return path
 
 
-def settle_pool(ctx: EngineContext, name: str, launched: bool) -> None:
-    """The job has ended: keep its pool Available, or end it (and its cache)."""
+def settle_pool(ctx: EngineContext, name: str, owner: str, launched: bool) -> None:
+    """The job has ended: keep its pool Available, or end it (and its cache). A job that has
+    not ended, or that another engine owns now, is left alone."""
     record = ctx.store.require(name)
+    if not is_terminal(record.secondary) or record.owner not in (None, owner):
+        return
     now = ctx.clock.now()
     keep = keeps_pool(record.secondary, record.failure_reason, launched)
-    if keep and len(ctx.pools.available()) >= ctx.settings.max_warm_pools:
-        log.warning("job %s keeps no warm pool: ORCHESTRATOR_MAX_WARM_POOLS reached", name)
-        keep = False
-    if keep and ctx.pools.make_available(name, now):
+    if keep and ctx.pools.make_available(name, now, ctx.settings.max_warm_pools):
         return
+    if keep:
+        log.warning("job %s keeps no warm pool: ORCHESTRATOR_MAX_WARM_POOLS reached", name)
     ended = ctx.pools.terminate_held(name, now)
     if ended is not None:
         remove_cache(ended)
 
 
-def expire_pools(pools: WarmPoolStore, now: float) -> int:
-    """End every Available pool whose KeepAlivePeriodInSeconds ran out (at that moment)."""
+def end_abandoned_pools(pools: WarmPoolStore, now: float) -> int:
+    """Pools still InUse by jobs that ended while no process settled them (the engine died
+    between the job's last status and its clean-up): ended, as their engine kept nothing."""
     ended = 0
+    for pool in pools.abandoned(now):
+        gone = pools.terminate_held(pool.holder, now)
+        if gone is not None:
+            remove_cache(gone)
+            ended += 1
+    return ended
+
+
+def expire_pools(pools: WarmPoolStore, now: float) -> int:
+    """End every Available pool whose KeepAlivePeriodInSeconds ran out (at that moment), and
+    pools abandoned by an engine that died."""
+    ended = end_abandoned_pools(pools, now)
     for pool in pools.expired(now):
         if pools.terminate(pool.id, until=pool.expires_at or now) is not None:
             remove_cache(pool)

@@ -52,7 +52,10 @@ def update_keep_alive(store: JobStore, clock: Clock, record: JobRecord, seconds:
         if pools.terminate(pool.id, until=now) is not None:
             remove_cache(pool)
         return
-    pools.set_keep_alive(pool.id, seconds)
+    if not pools.set_keep_alive(pool.id, seconds):
+        raise ValidationError(
+            f"The warm pool of {record.name!r} was reused or ended meanwhile; nothing changed."
+        )
 
 
 def _resource(store: JobStore, arn: str) -> JobRecord:

@@ -215,7 +215,7 @@ def settle_warm_pools(store: JobStore, now: float | None = None) -> None:
     never outlives its KeepAlivePeriodInSeconds for want of a process."""
     pools = WarmPoolStore(store.db)
     now = time.time() if now is None else now
-    if pools.expired(now):
+    if pools.expired(now) or pools.abandoned(now):
         expire_pools(pools, now)
 
 

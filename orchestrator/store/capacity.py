@@ -19,8 +19,10 @@ _ACTIVE_JOB = "jobs.status IN ('InProgress', 'Stopping')"
 _RUNNING = f"EXISTS (SELECT 1 FROM jobs WHERE jobs.name = a.job AND {_ACTIVE_JOB})"
 _HELD = (
     f"{_RUNNING}"
-    " OR EXISTS (SELECT 1 FROM warm_pools p WHERE 'pool:' || p.id = a.job"
-    " AND p.status = 'Available')"
+    " OR (a.job LIKE 'pool:%' AND EXISTS (SELECT 1 FROM warm_pools p"
+    " WHERE p.id = substr(a.job, 6) AND p.status = 'Available'))"
+    # A job that has just ended still holds its share until its pool is settled.
+    " OR EXISTS (SELECT 1 FROM warm_pools p WHERE p.holder = a.job AND p.status = 'InUse')"
 )
 
 
@@ -76,16 +78,16 @@ class CapacityLedger:
         ).fetchone()
         return row is not None
 
-    def fits_without_pools(self, demand: Demand, capacity: Capacity) -> bool:
-        """Whether the job would fit if no Available warm pool held a share."""
-        row = (
-            self.db.read()
-            .execute(
-                "SELECT coalesce(sum(cpus), 0), coalesce(sum(memory), 0) FROM allocations a"
-                f" WHERE granted = 1 AND {_RUNNING}"
-            )
-            .fetchone()
-        )
+    def may_reclaim(self, job: str, demand: Demand, capacity: Capacity, now: float) -> bool:
+        """Whether ending idle warm pools would let this job start now: it is first in the
+        queue, and it would fit if no Available pool held a share."""
+        conn = self.db.read()
+        if self._waiting_ahead(conn, job, now):
+            return False
+        row = conn.execute(
+            "SELECT coalesce(sum(cpus), 0), coalesce(sum(memory), 0) FROM allocations a"
+            f" WHERE granted = 1 AND {_RUNNING}"
+        ).fetchone()
         return fits(demand, Demand(float(row[0]), int(row[1])), capacity)
 
     def release(self, job: str) -> None:

@@ -75,11 +75,17 @@ class WarmPoolStore:
             self._job(conn, job, pool_id=pool.id, warm_pool_status=IN_USE)
             return pool
 
-    def make_available(self, job: str, now: float) -> bool:
-        """The job ended and keeps its pool: Available for KeepAlivePeriodInSeconds."""
+    def make_available(self, job: str, now: float, max_available: int) -> bool:
+        """The job ended and keeps its pool: Available for KeepAlivePeriodInSeconds. False if
+        `max_available` pools are Available already (counted in the same transaction)."""
         with self.db.write() as conn:
             pool = self._held(conn, job)
             if pool is None:
+                return False
+            count = conn.execute(
+                "SELECT count(*) FROM warm_pools WHERE status = ?", (AVAILABLE,)
+            ).fetchone()[0]
+            if count >= max_available:
                 return False
             conn.execute(
                 "UPDATE warm_pools SET status = ?, available_at = ?, expires_at = ? WHERE id = ?",
@@ -117,15 +123,26 @@ class WarmPoolStore:
         if not retained:  # never kept: nothing was retained for this job
             self._job(conn, pool.holder, pool_since=until)
 
-    def set_keep_alive(self, pool_id: str, seconds: int) -> None:
+    def set_keep_alive(self, pool_id: str, seconds: int) -> bool:
         """A new KeepAlivePeriodInSeconds for an Available pool, counted from when it became
-        Available."""
+        Available; False if it is no longer Available (reused or ended meanwhile)."""
         with self.db.write() as conn:
-            conn.execute(
+            cursor = conn.execute(
                 "UPDATE warm_pools SET keep_alive = ?, expires_at = available_at + ?"
                 " WHERE id = ? AND status = ?",
                 (seconds, seconds, pool_id, AVAILABLE),
             )
+            return cursor.rowcount == 1
+
+    def abandoned(self, now: float) -> list[WarmPool]:
+        """InUse pools whose job has ended and has no live owner to settle them."""
+        rows = self.db.read().execute(
+            "SELECT warm_pools.* FROM warm_pools JOIN jobs ON jobs.name = warm_pools.holder"
+            " WHERE warm_pools.status = ? AND jobs.status IN ('Completed', 'Failed', 'Stopped')"
+            " AND (jobs.owner IS NULL OR jobs.lease_expires < ?)",
+            (IN_USE, now),
+        )
+        return [WarmPool(**dict(row)) for row in rows]
 
     def expired(self, now: float) -> list[WarmPool]:
         rows = self.db.read().execute(

@@ -76,7 +76,7 @@ def test_errors_are_the_services(sm: Any) -> None:
         sm.update_training_job(
             TrainingJobName="twice", ResourceConfig={"KeepAlivePeriodInSeconds": 60}
         )
-    assert "warm pools" in str(warm.value)
+    assert "no Available warm pool" in str(warm.value)
     with pytest.raises(botocore.exceptions.ClientError) as search:
         sm.search(Resource="TrainingJob", SearchExpression={"Filters": [{"Name": "Nope"}]})
     assert "Unknown property name 'Nope'" in str(search.value)

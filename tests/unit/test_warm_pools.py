@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from orchestrator.capacity import Demand
 from orchestrator.engine.engine import Engine
 from orchestrator.errors import ValidationError
 from orchestrator.operations import resources
@@ -183,3 +184,58 @@ def test_list_filters_on_warm_pool_status(h: Harness) -> None:
     assert [s["TrainingJobName"] for s in listed["TrainingJobSummaries"]] == ["job-1"]
     assert listed["TrainingJobSummaries"][0]["WarmPoolStatus"]["Status"] == "Available"
     assert shape_errors(listed, "ListTrainingJobsResponse") == []
+
+
+# -- what a review found --------------------------------------------------------------------
+
+
+def test_a_job_behind_another_in_the_queue_ends_no_pool(tmp_path: Path) -> None:
+    h = Harness(tmp_path, cpus=2, memory_gib=64)
+    h.program("fake/ok:latest", duration=5)
+    h.run(_pooled("job-1"))  # its pool holds the 2 CPUs
+    capacity = h.ctx.capacity()
+    demand = Demand(2, 1)
+    for name in ("early", "late"):
+        h.store.insert(name, f"arn:{name}", request(TrainingJobName=name), h.clock.now(), "x", 1e9)
+    assert not h.ctx.ledger.request("early", Demand(8, 1), capacity, h.clock.now())  # waits
+    assert not h.ctx.ledger.request("late", demand, capacity, h.clock.now())  # queued after
+    assert not h.ctx.ledger.may_reclaim("late", demand, capacity, h.clock.now())
+    assert _status(h, "job-1")["Status"] == "Available"
+
+
+def test_a_finished_jobs_share_survives_a_reap_until_its_pool_is_settled(h: Harness) -> None:
+    supervisor = h.supervisor(_pooled("job-1"))
+    original = supervisor._cleanup
+
+    def reap_first() -> None:  # another engine's tick, between the last status and clean-up
+        h.ctx.ledger.reap()
+        original()
+
+    supervisor._cleanup = reap_first  # type: ignore[method-assign]
+    supervisor.run()
+    (pool,) = WarmPoolStore(h.store.db).all()
+    assert [a.job for a in h.ctx.ledger.allocations()] == [f"pool:{pool.id}"]
+
+
+def test_a_pool_left_in_use_by_a_dead_engine_is_ended(h: Harness) -> None:
+    supervisor = h.supervisor(_pooled("job-1"))
+
+    def died_before_clean_up() -> None:
+        supervisor.heartbeat.stop()
+        h.store.release("job-1", "test-owner")
+
+    supervisor._cleanup = died_before_clean_up  # type: ignore[method-assign]
+    supervisor.run()
+    assert WarmPoolStore(h.store.db).all()[0].status == "InUse"
+    Engine(h.ctx).tick()
+    (pool,) = WarmPoolStore(h.store.db).all()
+    assert pool.status == "Terminated" and not Path(pool.cache).exists()
+
+
+def test_a_pool_is_never_settled_for_a_job_another_engine_owns(h: Harness) -> None:
+    from orchestrator.engine.warmpools import settle_pool
+
+    h.supervisor(_pooled("job-1"))
+    h.ctx.pools.create("p1", "job-1", "key", 60, str(h.settings.home / "p1"))
+    settle_pool(h.ctx, "job-1", "not-the-owner", launched=True)
+    assert WarmPoolStore(h.store.db).all()[0].status == "InUse"
