@@ -14,6 +14,25 @@ from tests.integration.conftest import EXAMPLE_DATA, logged, wait_until
 pytestmark = pytest.mark.docker
 
 
+def estimator(image: str, **options: Any) -> Any:
+    """An unmodified SDK v2 Estimator on a session whose clients the environment points here."""
+    import boto3
+    import sagemaker
+    from sagemaker.estimator import Estimator
+
+    logging.getLogger("sagemaker").setLevel(logging.WARNING)
+    session = sagemaker.Session(boto_session=boto3.Session(region_name="us-east-1"))
+    return Estimator(
+        image_uri=image,
+        role="arn:aws:iam::123456789012:role/SageMakerRole",
+        instance_count=1,
+        instance_type="ml.m5.large",
+        output_path="s3://sdk-artifacts/out",
+        sagemaker_session=session,
+        **options,
+    )
+
+
 def test_estimator_fit_runs_and_streams_the_log(
     aws_env: dict[str, str],
     orch: Orchestrator,
@@ -21,28 +40,17 @@ def test_estimator_fit_runs_and_streams_the_log(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("SAGEMAKER_SUPPRESS_V2_WARNING", "1")  # v2 is the SDK with Estimator
-    import boto3
-    import sagemaker
-    from sagemaker.estimator import Estimator
-
-    logging.getLogger("sagemaker").setLevel(logging.WARNING)
     orch.upload(EXAMPLE_DATA, "s3://sdk-data/train")
-    session = sagemaker.Session(boto_session=boto3.Session(region_name="us-east-1"))
-    estimator = Estimator(
-        image_uri="orchestrator/linear-regression:latest",
-        role="arn:aws:iam::123456789012:role/SageMakerRole",
-        instance_count=1,
-        instance_type="ml.m5.large",
-        output_path="s3://sdk-artifacts/out",
+    fitted = estimator(
+        "orchestrator/linear-regression:latest",
         hyperparameters={"epochs": 5, "learning_rate": 0.1},
         metric_definitions=[{"Name": "train:mse", "Regex": r"epoch=\d+ train_mse=([0-9.]+)"}],
-        sagemaker_session=session,
         base_job_name="sdk",
     )
-    estimator.fit({"train": "s3://sdk-data/train"}, logs=True)
-    job = estimator.latest_training_job.describe()
+    fitted.fit({"train": "s3://sdk-data/train"}, logs=True)
+    job = fitted.latest_training_job.describe()
     assert job["TrainingJobStatus"] == "Completed"
-    assert estimator.model_data.endswith("/output/model.tar.gz")
+    assert fitted.model_data.endswith("/output/model.tar.gz")
     assert len(orch.metric_series(job["TrainingJobName"], "train:mse")) == 5
     streamed = capsys.readouterr().out
     assert "epoch=5 train_mse=" in streamed and "model saved" in streamed
@@ -56,34 +64,23 @@ def test_estimator_with_spot_and_checkpoints_is_interrupted_and_saves(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("SAGEMAKER_SUPPRESS_V2_WARNING", "1")
-    import boto3
-    import sagemaker
-    from sagemaker.estimator import Estimator
-
-    logging.getLogger("sagemaker").setLevel(logging.WARNING)
     orch.upload(EXAMPLE_DATA, "s3://sdk-data/train")
-    session = sagemaker.Session(boto_session=boto3.Session(region_name="us-east-1"))
-    estimator = Estimator(
-        image_uri="orchestrator/linear-regression:latest",
-        role="arn:aws:iam::123456789012:role/SageMakerRole",
-        instance_count=1,
-        instance_type="ml.m5.large",
-        output_path="s3://sdk-artifacts/out",
+    spot = estimator(
+        "orchestrator/linear-regression:latest",
         hyperparameters={"epochs": 30, "learning_rate": 0.1, "epoch_seconds": 0.1},
         use_spot_instances=True,
         max_run=600,
         max_wait=1200,
         checkpoint_s3_uri="s3://sdk-checkpoints/run",
-        sagemaker_session=session,
         base_job_name="sdk-spot",
     )
-    estimator.fit({"train": "s3://sdk-data/train"}, wait=False)
-    name = estimator.latest_training_job.name
+    spot.fit({"train": "s3://sdk-data/train"}, wait=False)
+    name = spot.latest_training_job.name
     wait_until(lambda: logged(orch, name, "epoch=5 "), "five epochs")
     status, _, body = inject(server, {"TrainingJobName": name, "FaultType": "spot-interruption"})
     assert status == 200, body
-    estimator.latest_training_job.wait(logs="All")
-    job = estimator.latest_training_job.describe()
+    spot.latest_training_job.wait(logs="All")
+    job = spot.latest_training_job.describe()
     assert job["TrainingJobStatus"] == "Completed"
     assert job["EnableManagedSpotTraining"] is True
     assert job["CheckpointConfig"]["S3Uri"] == "s3://sdk-checkpoints/run"
@@ -98,27 +95,16 @@ def test_estimators_with_keep_alive_reuse_one_warm_pool(
     aws_env: dict[str, str], orch: Orchestrator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("SAGEMAKER_SUPPRESS_V2_WARNING", "1")
-    import boto3
-    import sagemaker
-    from sagemaker.estimator import Estimator
 
-    logging.getLogger("sagemaker").setLevel(logging.WARNING)
-    session = sagemaker.Session(boto_session=boto3.Session(region_name="us-east-1"))
-
-    def estimator(name: str) -> Any:
-        return Estimator(
-            image_uri="orchestrator/testbox:latest",
-            role="arn:aws:iam::123456789012:role/SageMakerRole",
-            instance_count=1,
-            instance_type="ml.m5.large",
-            output_path="s3://sdk-artifacts/out",
+    def pooled(name: str) -> Any:
+        return estimator(
+            "orchestrator/testbox:latest",
             container_arguments=["cache", f"from-{name}"],
             keep_alive_period_in_seconds=120,
-            sagemaker_session=session,
             base_job_name=name,
         )
 
-    first, second = estimator("sdk-pool-a"), estimator("sdk-pool-b")
+    first, second = pooled("sdk-pool-a"), pooled("sdk-pool-b")
     first.fit(logs=False)
     second.fit(logs=False)
     a, b = first.latest_training_job.describe(), second.latest_training_job.describe()

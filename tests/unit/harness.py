@@ -18,7 +18,7 @@ from orchestrator.runtime.fake import FakeProgram, FakeRuntime
 from orchestrator.spec import job_spec
 from orchestrator.storage.local import LocalObjectStore
 from orchestrator.store.db import Database
-from orchestrator.store.jobs import JobStore
+from orchestrator.store.jobs import JobRecord, JobStore
 from orchestrator.store.metrics import MetricStore
 from orchestrator.validation.training_job import validate_create_training_job
 
@@ -104,3 +104,28 @@ class Harness:
 
     def artifact(self, name: str = "job-1", file: str = "model.tar.gz") -> Path:
         return self.settings.object_store_root / "bucket" / "output" / name / "output" / file
+
+
+class Died(BaseException):
+    """The supervising process was killed: nothing of it runs on, nothing is cleaned up."""
+
+
+def killed(h: Harness, supervisor: Supervisor, name: str = "job-1") -> None:
+    """Run `supervisor` until a hook raises Died, then leave things as a killed process does:
+    no clean-up, and a lease that has run out."""
+    try:
+        supervisor.run()
+    except Died:
+        pass
+    else:
+        raise AssertionError("the supervisor was expected to die")
+    supervisor.heartbeat.stop()
+    h.store.release(name, "test-owner")
+
+
+def recovered(h: Harness, name: str = "job-1") -> JobRecord:
+    """A new engine adopts the orphan and finishes it; the job's record after."""
+    engine = Engine(h.ctx)
+    assert engine.recover() == [name]
+    engine.join(timeout=30)
+    return h.store.require(name)

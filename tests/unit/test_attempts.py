@@ -14,13 +14,9 @@ from orchestrator.errors import ContainerGone
 from orchestrator.operations import training_jobs as service
 from orchestrator.runtime.fake import FakeRuntime
 from orchestrator.runtime.protocol import LABEL_ATTEMPT, ExitStatus
-from tests.unit.harness import Harness, request
+from tests.unit.harness import Died, Harness, killed, recovered, request
 
 RETRY_TWICE = {"MaximumRetryAttempts": 2}
-
-
-class Died(BaseException):
-    """The supervising process was killed: nothing of it runs on, nothing is cleaned up."""
 
 
 @pytest.fixture
@@ -43,23 +39,6 @@ def _lose_containers_of(h: Harness, *attempts: int) -> None:
         return original(runtime, container_id, timeout)
 
     runtime.wait = wait  # type: ignore[method-assign]
-
-
-def _killed(h: Harness, supervisor: Any) -> None:
-    """Run `supervisor` until a hook raises Died, then leave things as a killed process does:
-    no clean-up, and a lease that has run out."""
-    with pytest.raises(Died):
-        supervisor.run()
-    supervisor.heartbeat.stop()
-    h.store.release("job-1", "test-owner")
-
-
-def _recovered(h: Harness) -> Any:
-    """A new engine adopts the orphan and finishes it; the job's record after."""
-    engine = Engine(h.ctx)
-    assert engine.recover() == ["job-1"]
-    engine.join(timeout=30)
-    return h.store.require("job-1")
 
 
 def _algorithm(image: str) -> dict[str, str]:
@@ -328,10 +307,10 @@ def test_an_engine_killed_between_attempts_continues_the_count(h: Harness) -> No
         return ledger_request(job, *args)
 
     h.ctx.ledger.request = die_placing_attempt_2  # type: ignore[method-assign]
-    _killed(h, h.supervisor(request(RetryStrategy={"MaximumRetryAttempts": 1})))
+    killed(h, h.supervisor(request(RetryStrategy={"MaximumRetryAttempts": 1})))
     del h.ctx.ledger.request
     assert h.store.require("job-1").secondary_status == "Starting"
-    record = _recovered(h)
+    record = recovered(h)
     # Attempt 2 was the last one allowed: its lost container ends the job, not a third try.
     assert (record.status, record.attempt) == ("Failed", 2)
     assert h.statuses().count("Training") == 2
@@ -379,9 +358,9 @@ def test_a_job_adopted_while_uploading_finishes_its_upload(h: Harness) -> None:
         original(source, uri)
 
     h.objects.upload_file = die_on_first_upload  # type: ignore[method-assign]
-    _killed(h, supervisor)
+    killed(h, supervisor)
     assert h.store.require("job-1").secondary_status == "Uploading"
-    record = _recovered(h)
+    record = recovered(h)
     assert (record.secondary_status, record.attempt) == ("Completed", 1)
     assert h.artifact().exists()
 
@@ -432,9 +411,9 @@ def test_a_job_adopted_before_its_container_started_is_launched(h: Harness) -> N
         raise Died
 
     h.runtime.create = die_creating  # type: ignore[method-assign,assignment]
-    _killed(h, supervisor)
+    killed(h, supervisor)
     h.runtime.create = lambda spec: original(h.runtime, spec)  # type: ignore[method-assign]
     assert h.store.require("job-1").secondary_status == "Training"
-    record = _recovered(h)
+    record = recovered(h)
     assert (record.secondary_status, record.attempt) == ("Completed", 1)
     assert len(h.runtime.containers) == 1

@@ -9,7 +9,7 @@ import pytest
 
 from orchestrator.errors import ValidationError
 from orchestrator.operations import training_jobs as service
-from tests.unit.harness import Harness, request
+from tests.unit.harness import Died, Harness, killed, recovered, request
 
 SPOT: dict[str, Any] = {
     "EnableManagedSpotTraining": True,
@@ -153,13 +153,7 @@ def test_only_spot_jobs_can_be_interrupted(h: Harness) -> None:
         service.inject_fault(h.store, h.clock, "job-1", "spot-interruption")
 
 
-class Died(BaseException):
-    """The supervising process was killed: nothing of it runs on."""
-
-
 def test_a_job_adopted_while_interrupted_starts_its_next_attempt(h: Harness) -> None:
-    from orchestrator.engine.engine import Engine
-
     _interrupt_once_at(h, 10)
     original_sleep = h.clock.sleep
 
@@ -169,16 +163,9 @@ def test_a_job_adopted_while_interrupted_starts_its_next_attempt(h: Harness) -> 
         original_sleep(seconds)
 
     h.clock.sleep = die_in_recapture  # type: ignore[method-assign]
-    supervisor = h.supervisor(_spot())
-    with pytest.raises(Died):
-        supervisor.run()
-    supervisor.heartbeat.stop()
+    killed(h, h.supervisor(_spot()))
     h.clock.sleep = original_sleep  # type: ignore[method-assign]
-    h.store.release("job-1", "test-owner")
-    engine = Engine(h.ctx)
-    assert engine.recover() == ["job-1"]
-    engine.join(timeout=30)
-    record = h.store.require("job-1")
+    record = recovered(h)
     assert (record.secondary_status, record.attempt) == ("Completed", 2)
     assert h.statuses().count("Interrupted") == 1
 
@@ -215,7 +202,6 @@ def test_checkpoints_that_cannot_be_saved_at_an_interruption_are_retried(h: Harn
 def test_an_engine_killed_in_the_interruptions_grace_period_is_finished_by_its_adopter(
     h: Harness,
 ) -> None:
-    from orchestrator.engine.engine import Engine
     from orchestrator.runtime.fake import FakeRuntime
 
     _interrupt_once_at(h, 10)
@@ -226,15 +212,8 @@ def test_an_engine_killed_in_the_interruptions_grace_period_is_finished_by_its_a
         raise Died
 
     h.runtime.stop = die_after_sigterm  # type: ignore[method-assign]
-    supervisor = h.supervisor(_spot())
-    with pytest.raises(Died):
-        supervisor.run()
-    supervisor.heartbeat.stop()
+    killed(h, h.supervisor(_spot()))
     del h.runtime.stop
-    h.store.release("job-1", "test-owner")
-    engine = Engine(h.ctx)
-    assert engine.recover() == ["job-1"]
-    engine.join(timeout=30)
-    record = h.store.require("job-1")
+    record = recovered(h)
     assert (record.secondary_status, record.attempt) == ("Completed", 2)
     assert "Interrupted" in h.statuses() and record.fault is None
