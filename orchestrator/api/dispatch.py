@@ -37,7 +37,8 @@ class Dispatcher:
             "AddTags": (lambda r: resources.add_tags(store, r), False),
             "ListTags": (lambda r: resources.list_tags(store, r), False),
             "DeleteTags": (lambda r: resources.delete_tags(store, r), False),
-            "Search": (lambda r: orch.search(**r), True),
+            # The model requires Resource over HTTP; the Python API defaults it to TrainingJob.
+            "Search": (self._search, True),
         }
         self.logs: dict[str, Handler] = {
             "DescribeLogStreams": logs.describe_log_streams,
@@ -82,6 +83,11 @@ class Dispatcher:
 
     def _create(self, request: dict[str, Any]) -> dict[str, Any]:
         return self.orch.create_training_job(request)
+
+    def _search(self, request: dict[str, Any]) -> dict[str, Any]:
+        if "Resource" not in request:
+            raise ValidationError("1 validation error detected: Resource is required for Search")
+        return self.orch.search(**request)
 
     def _inject_fault(self, request: dict[str, Any]) -> dict[str, Any]:
         """{"TrainingJobName", "FaultType": "internal-error", "AfterSeconds"?: number}"""

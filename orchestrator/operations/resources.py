@@ -6,10 +6,11 @@ from typing import Any
 
 from orchestrator.clock import Clock
 from orchestrator.engine.warmpools import remove_cache
-from orchestrator.errors import ResourceNotFound, ValidationError, training_job_not_found
+from orchestrator.errors import ValidationError, training_job_not_found
 from orchestrator.operations.training_jobs import settle_warm_pools
 from orchestrator.store.jobs import JobRecord, JobStore
 from orchestrator.store.pools import WarmPoolStore
+from orchestrator.validation.training_job import tag_key_errors
 
 NOT_YET = "is not supported by this orchestrator yet"
 
@@ -59,15 +60,19 @@ def update_keep_alive(store: JobStore, clock: Clock, record: JobRecord, seconds:
 
 
 def _resource(store: JobStore, arn: str) -> JobRecord:
+    """The job an ARN names; the service answers an unknown ARN with a ValidationException."""
     record = store.by_arn(arn)
     if record is None:
-        raise ResourceNotFound(f"Resource {arn} not found.")
+        raise ValidationError(f"Requested resource not found. (ResourceArn {arn!r})")
     return record
 
 
 def add_tags(store: JobStore, request: dict[str, Any]) -> dict[str, Any]:
     record = _resource(store, request["ResourceArn"])
     tags = {tag["Key"]: tag.get("Value", "") for tag in request["Tags"]}
+    errors = tag_key_errors(list(tags))
+    if errors:
+        raise ValidationError("; ".join(errors))
     if len(set(store.tags(record.name)) | set(tags)) > 50:
         raise ValidationError("A resource can have at most 50 tags.")
     store.add_tags(record.name, tags)

@@ -22,6 +22,7 @@ from orchestrator.spec import JobSpec, job_spec
 from orchestrator.store.jobs import JobRecord, JobStore, ListQuery
 from orchestrator.store.metrics import MetricStore
 from orchestrator.store.pools import WarmPoolStore
+from orchestrator.store.runs import HostRunStore
 from orchestrator.timestamps import epoch_seconds
 from orchestrator.validation.model import validate_shape
 from orchestrator.validation.training_job import validate_create_training_job
@@ -172,7 +173,7 @@ def describe(
     response.update({key: request[key] for key in _ECHOED if key in request})
     response.setdefault("StoppingCondition", {"MaxRuntimeInSeconds": 86400})
     response["StoppingCondition"].setdefault("MaxRuntimeInSeconds", 86400)
-    _times(record, response)
+    _times(record, response, _launched(store, record))
     if record.failure_reason:
         response["FailureReason"] = record.failure_reason
     if record.warm_pool_status:
@@ -200,11 +201,22 @@ def describe(
     return response
 
 
-def _times(record: JobRecord, response: dict[str, Any]) -> None:
-    if record.training_start_time is not None:
-        response["TrainingStartTime"] = record.training_start_time
+def _launched(store: JobStore, record: JobRecord) -> bool:
+    """Whether a training container ever started (older stores: whether one exited)."""
+    runs = HostRunStore(store.db).of_job(record.name)
+    return any(run.started for run in runs) or (not runs and record.exit_code is not None)
+
+
+def _times(record: JobRecord, response: dict[str, Any], launched: bool) -> None:
+    """Only times that happened: a job whose container never started (a missing image, a stop
+    while it downloaded) has no TrainingStartTime, TrainingTimeInSeconds or billable time,
+    as the reference allows ("may be absent")."""
     if record.training_end_time is not None:
         response["TrainingEndTime"] = record.training_end_time
+    if not launched:
+        return
+    if record.training_start_time is not None:
+        response["TrainingStartTime"] = record.training_start_time
     seconds = _seconds(record)
     if seconds is not None:
         response["TrainingTimeInSeconds"], response["BillableTimeInSeconds"] = seconds

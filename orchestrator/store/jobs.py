@@ -7,7 +7,7 @@ import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
-from orchestrator.errors import ResourceInUse, ValidationError
+from orchestrator.errors import ResourceInUse, ValidationError, training_job_not_found
 from orchestrator.lifecycle import MESSAGES, Secondary, is_terminal, primary_of, transition
 from orchestrator.store.db import Database
 from orchestrator.store.tokens import decode_token, encode_token
@@ -181,7 +181,7 @@ class JobStore:
     def require(self, name: str) -> JobRecord:
         record = self.get(name)
         if record is None:
-            raise LookupError(name)
+            raise training_job_not_found(name)  # as the service answers, never a traceback
         return record
 
     def move(

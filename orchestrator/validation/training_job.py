@@ -216,8 +216,22 @@ def _output_errors(request: Request) -> list[str]:
     )
 
 
+def tag_key_errors(keys: list[str], field: str = "Tags") -> list[str]:
+    """AWS reserves the `aws:` prefix for its own tags: users cannot set them."""
+    return [
+        f"{field}: tag key {key!r} is reserved; keys cannot start with 'aws:'"
+        for key in keys
+        if key.lower().startswith("aws:")
+    ]
+
+
+def _tag_errors(request: Request) -> list[str]:
+    return tag_key_errors([str(tag.get("Key", "")) for tag in request.get("Tags") or []])
+
+
 def _rule_errors(request: Request) -> list[str]:
     errors = _unsupported(request) + definition_errors(metric_definitions_of(request))
+    errors += _tag_errors(request)
     for check in (_algorithm_errors, _resource_errors, _stopping_errors, _checkpoint_errors):
         errors += check(request)
     return errors + _input_errors(request) + _output_errors(request)

@@ -64,8 +64,9 @@ def test_errors_are_the_services(sm: Any) -> None:
         sm.describe_training_job(TrainingJobName="nope")
     assert _code(missing.value) == "ValidationException"
     assert "Requested resource not found" in str(missing.value)
-    with pytest.raises(sm.exceptions.ResourceNotFound):
+    with pytest.raises(botocore.exceptions.ClientError) as untagged:
         sm.list_tags(ResourceArn="arn:aws:sagemaker:us-east-1:000000000000:training-job/nope")
+    assert _code(untagged.value) == "ValidationException"  # as the service answers
     with pytest.raises(botocore.exceptions.ClientError) as ended:
         sm.stop_training_job(TrainingJobName="twice")
     assert _code(ended.value) == "ValidationException" and "already ended" in str(ended.value)

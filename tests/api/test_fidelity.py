@@ -1,0 +1,80 @@
+"""What an audit against SageMaker found (issue 16), through boto3 and raw requests."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from typing import Any
+
+import botocore.exceptions
+import pytest
+
+from orchestrator.api.server import ApiServer
+from tests.api.test_wire import JSON11, call, error_of
+from tests.integration.conftest import job
+
+pytestmark = pytest.mark.docker
+
+MISSING_ARN = "arn:aws:sagemaker:us-east-1:000000000000:training-job/nope"
+
+
+def _code(error: botocore.exceptions.ClientError) -> str:
+    return str(error.response["Error"]["Code"])
+
+
+def test_search_needs_a_resource_over_http(server: ApiServer) -> None:
+    headers = {"Content-Type": JSON11, "X-Amz-Target": "SageMaker.Search"}
+    error = error_of(*call(server, "POST", "/", json.dumps({}).encode(), headers))
+    assert error["__type"] == "ValidationException" and "Resource" in error["message"]
+
+
+def test_tag_keys_starting_with_aws_are_refused(sm: Any) -> None:
+    with pytest.raises(botocore.exceptions.ClientError) as created:
+        sm.create_training_job(**job("reserved", Tags=[{"Key": "aws:team", "Value": "x"}]))
+    assert _code(created.value) == "ValidationException" and "aws:" in str(created.value)
+    arn = sm.create_training_job(**job("tagged", ["ok"]))["TrainingJobArn"]
+    with pytest.raises(botocore.exceptions.ClientError) as added:
+        sm.add_tags(ResourceArn=arn, Tags=[{"Key": "AWS:cost", "Value": "1"}])
+    assert _code(added.value) == "ValidationException"
+
+
+@pytest.mark.parametrize("operation", ["list_tags", "add_tags", "delete_tags"])
+def test_tags_of_an_unknown_arn_are_a_validation_error(sm: Any, operation: str) -> None:
+    arguments: dict[str, Any] = {"ResourceArn": MISSING_ARN}
+    if operation == "add_tags":
+        arguments["Tags"] = [{"Key": "k", "Value": "v"}]
+    if operation == "delete_tags":
+        arguments["TagKeys"] = ["k"]
+    with pytest.raises(botocore.exceptions.ClientError) as missing:
+        getattr(sm, operation)(**arguments)
+    assert _code(missing.value) == "ValidationException"
+    assert "Requested resource not found" in str(missing.value)
+
+
+def test_a_job_that_never_started_reports_no_training_times(sm: Any) -> None:
+    request = job("no-image")
+    request["AlgorithmSpecification"]["TrainingImage"] = "orchestrator/does-not-exist:1"
+    sm.create_training_job(**request)
+    with pytest.raises(botocore.exceptions.WaiterError):
+        sm.get_waiter("training_job_completed_or_stopped").wait(
+            TrainingJobName="no-image", WaiterConfig={"Delay": 1, "MaxAttempts": 60}
+        )
+    described = sm.describe_training_job(TrainingJobName="no-image")
+    assert described["TrainingJobStatus"] == "Failed"
+    for absent in ("TrainingStartTime", "TrainingTimeInSeconds", "BillableTimeInSeconds"):
+        assert absent not in described
+
+
+def test_metrics_of_a_missing_job_is_one_line_not_a_traceback(env: dict[str, str]) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "orchestrator", "metrics", "nope"],
+        env=env,
+        text=True,
+        capture_output=True,
+        timeout=60,
+    )
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [
+        "orchestrator: ValidationException: Requested resource not found. (TrainingJob 'nope')"
+    ]
