@@ -95,6 +95,7 @@ class Orchestrator:
         `wait`, block until it is Stopped (a CLI must not exit with the job half-stopped).
         True if this process took the job over."""
         service.request_stop(self.store, name, self.clock)
+        name = self.store.require(name).name  # as created: the engine and files use it
         if self._engine is None and self.store.require(name).has_live_owner(self.clock.now()):
             return False  # its live supervisor will act on the stop
         adopted = self.engine.take_over_if_orphan(name)
@@ -122,7 +123,7 @@ class Orchestrator:
         self, name: str, follow: bool = False, poll: float = 0.2
     ) -> Iterator[tuple[float, str]]:
         """(timestamp, line) of the job's container output; with follow, until it ends."""
-        service.describe(self.store, name)  # a missing job is an error, not an empty log
+        name = self.store.require(name).name  # a missing job is an error, not an empty log
         path = EngineContext.log_file(self.settings, name)
         offset = 0
         while True:

@@ -23,6 +23,7 @@ def update_training_job(store: JobStore, clock: Clock, request: dict[str, Any]) 
     record = store.get(name)
     if record is None:
         raise training_job_not_found(name)
+    name = record.name  # as created, whatever the case it was asked for in
     if request.get("RemoteDebugConfig"):
         raise ValidationError(f"RemoteDebugConfig {NOT_YET}")
     keep_alive = (request.get("ResourceConfig") or {}).get("KeepAlivePeriodInSeconds")

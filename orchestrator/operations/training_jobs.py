@@ -78,6 +78,7 @@ def inject_fault(
     record = store.get(name)
     if record is None:
         raise training_job_not_found(name)
+    name = record.name  # as created, whatever the case it was asked for in
     if is_terminal(record.secondary):
         raise ValidationError(
             f"The training job {name!r} has already ended with status {record.status};"
@@ -159,6 +160,7 @@ def describe(
     record = store.get(name)
     if record is None:
         raise training_job_not_found(name)
+    name = record.name  # as created, whatever the case it was asked for in
     request = record.request
     response: dict[str, Any] = {
         "TrainingJobName": record.name,
@@ -300,6 +302,7 @@ def request_stop(store: JobStore, name: str, clock: Clock) -> None:
         record = store.get(name)
         if record is None:
             raise training_job_not_found(name)
+        name = record.name  # as created, whatever the case it was asked for in
         if record.secondary == Secondary.STOPPING:
             return
         if is_terminal(record.secondary):

@@ -44,6 +44,7 @@ CREATE TABLE IF NOT EXISTS jobs (
     pool_reused_by TEXT
 );
 CREATE INDEX IF NOT EXISTS jobs_arn ON jobs (arn);
+CREATE INDEX IF NOT EXISTS jobs_lower_name ON jobs (lower(name));
 CREATE INDEX IF NOT EXISTS jobs_creation ON jobs (creation_time, name);
 CREATE INDEX IF NOT EXISTS jobs_status ON jobs (status, name);
 CREATE INDEX IF NOT EXISTS jobs_modified ON jobs (last_modified_time, name);

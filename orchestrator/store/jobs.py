@@ -145,6 +145,10 @@ class JobStore:
         lease = now + lease_seconds if owner is not None else None
         try:
             with self.db.write() as conn:
+                if conn.execute(
+                    "SELECT 1 FROM jobs WHERE lower(name) = lower(?)", (name,)
+                ).fetchone():
+                    raise sqlite3.IntegrityError("the name differs from another only in case")
                 conn.execute(
                     "INSERT INTO jobs (name, arn, status, secondary_status, request,"
                     " creation_time, last_modified_time, owner, lease_expires)"
@@ -171,7 +175,15 @@ class JobStore:
         return self.require(name)
 
     def get(self, name: str) -> JobRecord | None:
-        row = self.db.read().execute("SELECT * FROM jobs WHERE name = ?", (name,)).fetchone()
+        """The job of that name, in any case: names are unique without regard to case, as the
+        service's ARNs (which lower-case them) require. The record carries the name as given
+        at create; writes use that."""
+        conn = self.db.read()
+        row = conn.execute("SELECT * FROM jobs WHERE name = ?", (name,)).fetchone()
+        if row is None:
+            row = conn.execute(
+                "SELECT * FROM jobs WHERE lower(name) = lower(?) LIMIT 1", (name,)
+            ).fetchone()
         return JobRecord.from_row(row) if row else None
 
     def by_arn(self, arn: str) -> JobRecord | None:

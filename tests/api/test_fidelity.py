@@ -78,3 +78,21 @@ def test_metrics_of_a_missing_job_is_one_line_not_a_traceback(env: dict[str, str
     assert done.stderr.strip().splitlines() == [
         "orchestrator: ValidationException: Requested resource not found. (TrainingJob 'nope')"
     ]
+
+
+def test_names_are_unique_without_regard_to_case(sm: Any) -> None:
+    arn = sm.create_training_job(**job("MyJob", ["sleep", "60"]))["TrainingJobArn"]
+    assert arn.endswith(":training-job/myjob")
+    with pytest.raises(sm.exceptions.ResourceInUse):
+        sm.create_training_job(**job("myjob", ["ok"]))  # would share MyJob's ARN
+    described = sm.describe_training_job(TrainingJobName="MYJOB")
+    assert described["TrainingJobName"] == "MyJob" and described["TrainingJobArn"] == arn
+    sm.add_tags(ResourceArn=arn, Tags=[{"Key": "team", "Value": "vision"}])
+    assert sm.list_tags(ResourceArn=arn)["Tags"] == [{"Key": "team", "Value": "vision"}]
+    sm.stop_training_job(TrainingJobName="myjob")  # any case reaches the one job
+    sm.get_waiter("training_job_completed_or_stopped").wait(
+        TrainingJobName="myJob", WaiterConfig={"Delay": 1, "MaxAttempts": 60}
+    )
+    assert sm.describe_training_job(TrainingJobName="MyJob")["TrainingJobStatus"] == "Stopped"
+    names = [s["TrainingJobName"] for s in sm.list_training_jobs()["TrainingJobSummaries"]]
+    assert names == ["MyJob"]

@@ -104,3 +104,11 @@ def test_forged_tokens_are_a_validation_error(store: JobStore, token: str) -> No
 def test_state_survives_a_new_connection(tmp_path: Path) -> None:
     _add(JobStore(Database(tmp_path / "db.sqlite")), "a")
     assert JobStore(Database(tmp_path / "db.sqlite")).require("a").name == "a"
+
+
+def test_names_are_unique_without_regard_to_case(store: JobStore) -> None:
+    _add(store, "MyJob")
+    with pytest.raises(ResourceInUse):
+        _add(store, "myjob")
+    record = store.get("MYJOB")
+    assert record is not None and record.name == "MyJob"
