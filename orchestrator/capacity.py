@@ -27,7 +27,7 @@ class Capacity:
     host_memory_bytes: int
 
     def describe(self) -> str:
-        return f"{self.cpus:g} vCPUs and {self.memory_bytes / GIB:.1f} GiB of memory"
+        return _amount(self.cpus, self.memory_bytes)
 
 
 @dataclass(frozen=True)
@@ -36,7 +36,11 @@ class Demand:
     memory_bytes: int
 
     def describe(self) -> str:
-        return f"{self.cpus:g} vCPUs and {self.memory_bytes / GIB:.1f} GiB of memory"
+        return _amount(self.cpus, self.memory_bytes)
+
+
+def _amount(cpus: float, memory_bytes: int) -> str:
+    return f"{cpus:g} vCPUs and {memory_bytes / GIB:.1f} GiB of memory"
 
 
 def host_capacity(

@@ -95,8 +95,9 @@ class Orchestrator:
         `wait`, block until it is Stopped (a CLI must not exit with the job half-stopped).
         True if this process took the job over."""
         service.request_stop(self.store, name, self.clock)
-        name = self.store.require(name).name  # as created: the engine and files use it
-        if self._engine is None and self.store.require(name).has_live_owner(self.clock.now()):
+        record = self.store.require(name)
+        name = record.name  # as created: the engine and files use it
+        if self._engine is None and record.has_live_owner(self.clock.now()):
             return False  # its live supervisor will act on the stop
         adopted = self.engine.take_over_if_orphan(name)
         if adopted and wait:

@@ -229,7 +229,7 @@ def settle_warm_pools(store: JobStore, now: float | None = None) -> None:
     never outlives its KeepAlivePeriodInSeconds for want of a process."""
     pools = WarmPoolStore(store.db)
     now = time.time() if now is None else now
-    if pools.expired(now) or pools.abandoned(now):
+    if pools.need_settling(now):
         expire_pools(pools, now)
 
 

@@ -144,6 +144,21 @@ class WarmPoolStore:
         )
         return [WarmPool(**dict(row)) for row in rows]
 
+    def need_settling(self, now: float) -> bool:
+        """Whether any pool has expired or been abandoned: one indexed read, for hot paths."""
+        row = (
+            self.db.read()
+            .execute(
+                "SELECT 1 FROM warm_pools WHERE (status = ? AND expires_at <= ?) OR (status = ?"
+                " AND holder IN (SELECT name FROM jobs WHERE status IN"
+                " ('Completed', 'Failed', 'Stopped') AND (owner IS NULL OR lease_expires < ?)))"
+                " LIMIT 1",
+                (AVAILABLE, now, IN_USE, now),
+            )
+            .fetchone()
+        )
+        return row is not None
+
     def expired(self, now: float) -> list[WarmPool]:
         rows = self.db.read().execute(
             "SELECT * FROM warm_pools WHERE status = ? AND expires_at <= ?", (AVAILABLE, now)

@@ -201,8 +201,10 @@ def test_an_adopter_uploads_a_file_rewritten_at_the_same_size(
     local.mkdir()
     (local / "weights.bin").write_text("AAAA")
     CheckpointSync(local, URI, store, scan_seconds=60.0).finish()
-    time.sleep(0.01)  # a later mtime than the upload's (the filesystem's clock, not sync)
     (local / "weights.bin").write_text("BBBB")  # while no engine watched
+    (uploaded_at,) = (mtime for _, mtime in store.list_prefix(URI).values())
+    later = int((uploaded_at + 1) * 1e9)
+    os.utime(local / "weights.bin", ns=(later, later))  # written after the upload
     adopter = CheckpointSync(local, URI, store, scan_seconds=60.0)
     adopter.start()
     adopter.finish()

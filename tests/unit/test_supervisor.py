@@ -14,7 +14,7 @@ from orchestrator.errors import RuntimeFailure
 from orchestrator.operations import training_jobs as service
 from orchestrator.runtime.fake import SIGKILL_EXIT
 from orchestrator.spec import job_spec
-from tests.unit.harness import Harness, request
+from tests.unit.harness import Died, Harness, request
 
 
 @pytest.fixture
@@ -250,10 +250,6 @@ def test_logs_are_written_with_timestamps(h: Harness) -> None:
 
 
 # -- adoption: a supervisor that died is replaced ------------------------------------------
-
-
-class Died(BaseException):
-    """The supervising process was killed: nothing of it runs on, nothing is cleaned up."""
 
 
 def _orphan_in_training(h: Harness, log_lines: int) -> None:
