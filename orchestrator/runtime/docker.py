@@ -57,7 +57,10 @@ def _mapped(func: Callable[P, T]) -> Callable[P, T]:
             return func(*args, **kwargs)
         except docker.errors.NotFound as exc:
             if func.__name__ in _ON_A_CONTAINER:
-                raise ContainerGone(f"docker {func.__name__}: the container is gone") from exc
+                when = "before it started" if func.__name__ == "start" else "while it ran"
+                raise ContainerGone(
+                    f"the container was removed {when} (docker {func.__name__}: no such container)"
+                ) from exc
             raise RuntimeFailure(f"docker {func.__name__} failed: {exc}") from exc
         except docker.errors.APIError as exc:
             status = exc.status_code
