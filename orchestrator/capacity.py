@@ -1,13 +1,16 @@
 """Placement, decided purely: what a job asks of the host, and whether it fits now or ever.
 
 The ledger in the store (store/capacity.py) holds what is granted and who waits, shared by every
-engine process on the same store; these functions decide from its numbers.
+engine process on the same store; these functions decide from its numbers. GPUs are whole
+devices handed out by UUID (orchestrator/gpus.py picks them); CPUs and memory are amounts.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
+from orchestrator.gpus import plural
 from orchestrator.instances import GIB, resources_of
 
 # A 2-core laptop or CI runner still runs four ml.m5.large jobs (2 vCPUs each) side by side:
@@ -19,28 +22,45 @@ DEFAULT_CPU_OVERCOMMIT = 4.0
 
 @dataclass(frozen=True)
 class Capacity:
-    """What the scheduler may hand out: CPUs (already overcommitted) and memory bytes."""
+    """What the scheduler may hand out: CPUs (already overcommitted), memory bytes and the
+    UUIDs of the GPUs in index order. `strict_gpus`: a job asking for more GPUs than there are
+    is a CapacityError instead of running on all of them."""
 
     cpus: float
     memory_bytes: int
     host_cpus: float
     host_memory_bytes: int
+    gpus: tuple[str, ...] = ()
+    strict_gpus: bool = False
 
     def describe(self) -> str:
-        return _amount(self.cpus, self.memory_bytes)
+        return _amount(self.cpus, self.memory_bytes, len(self.gpus))
 
 
 @dataclass(frozen=True)
 class Demand:
+    """A job's share: CPUs, memory and how many GPUs it gets (`asked_gpus`: its instance
+    type's GPUs, which may be more than the host has)."""
+
     cpus: float
     memory_bytes: int
+    gpus: int = 0
+    asked_gpus: int = 0
 
     def describe(self) -> str:
-        return _amount(self.cpus, self.memory_bytes)
+        return _amount(self.cpus, self.memory_bytes, self.gpus)
+
+    def plus(self, other: Demand) -> Demand:
+        return Demand(
+            self.cpus + other.cpus, self.memory_bytes + other.memory_bytes, self.gpus + other.gpus
+        )
 
 
-def _amount(cpus: float, memory_bytes: int) -> str:
-    return f"{cpus:g} vCPUs and {memory_bytes / GIB:.1f} GiB of memory"
+def _amount(cpus: float, memory_bytes: int, gpus: int = 0) -> str:
+    memory = f"{memory_bytes / GIB:.1f} GiB of memory"
+    if gpus:
+        return f"{cpus:g} vCPUs, {memory} and {plural(gpus)}"
+    return f"{cpus:g} vCPUs and {memory}"
 
 
 def host_capacity(
@@ -49,6 +69,8 @@ def host_capacity(
     cpus: float | None = None,
     memory_gib: float | None = None,
     overcommit: float | None = None,
+    gpus: Sequence[str] = (),
+    strict_gpus: bool = False,
 ) -> Capacity:
     """The schedulable capacity. Given CPUs (ORCHESTRATOR_CPUS) are taken at their word:
     overcommit applies to them only when asked; the detected count is overcommitted by default."""
@@ -56,16 +78,30 @@ def host_capacity(
         overcommit = 1.0 if cpus is not None else DEFAULT_CPU_OVERCOMMIT
     base_cpus = cpus if cpus is not None else host_cpus
     memory = int(memory_gib * GIB) if memory_gib is not None else host_memory_bytes
-    return Capacity(base_cpus * overcommit, memory, base_cpus, memory)
+    return Capacity(base_cpus * overcommit, memory, base_cpus, memory, tuple(gpus), strict_gpus)
 
 
 def demand_of(instance_type: str, instance_count: int, capacity: Capacity) -> Demand:
     """An instance type's vCPUs and memory per instance, capped at the host (as the container
-    limits are: an ml.m5.24xlarge still runs on a laptop, alone), times the instance count."""
+    limits are: an ml.m5.24xlarge still runs on a laptop, alone), times the instance count.
+    GPUs are capped at the host's too, unless the capacity is strict about them."""
     wanted = resources_of(instance_type)
     cpus = min(float(wanted.vcpus), capacity.host_cpus)
     memory = min(wanted.memory_bytes, capacity.host_memory_bytes)
-    return Demand(cpus * instance_count, memory * instance_count)
+    asked = wanted.gpus * instance_count
+    gpus = asked if capacity.strict_gpus else min(asked, len(capacity.gpus))
+    return Demand(cpus * instance_count, memory * instance_count, gpus, asked)
+
+
+def gpu_shortfall(instance_type: str, demand: Demand, capacity: Capacity) -> str | None:
+    """What a job that asks for more GPUs than the host has runs on, said in its transitions."""
+    if demand.asked_gpus <= demand.gpus:
+        return None
+    has = len(capacity.gpus)
+    asked = f"{instance_type} has {plural(demand.asked_gpus)}"
+    if has == 0:
+        return f"{asked}; this host has no GPU, so the job runs on CPUs only."
+    return f"{asked}; this host has {plural(has)}, so the job runs on all {has} of them."
 
 
 def fits(demand: Demand, used: Demand, capacity: Capacity) -> bool:
@@ -76,8 +112,27 @@ def fits(demand: Demand, used: Demand, capacity: Capacity) -> bool:
     )
 
 
+def may_pass(demand: Demand, used: Demand, ahead: Sequence[Demand], capacity: Capacity) -> bool:
+    """Whether a job may start before jobs queued earlier that still wait: only if it needs no
+    GPU and they would all still fit on CPUs and memory beside it, so they wait for GPUs alone
+    and lose nothing to it. Otherwise first come, first served."""
+    if not ahead:
+        return True
+    if demand.gpus:
+        return False
+    total = used.plus(demand)
+    for waiting in ahead:
+        total = total.plus(waiting)
+    return fits(Demand(0, 0), total, capacity)
+
+
 def never_fits(demand: Demand, capacity: Capacity) -> str | None:
     """Why the job could not be placed even on an idle host (CapacityError), or None."""
+    if demand.gpus > len(capacity.gpus):
+        return (
+            f"the job needs {plural(demand.gpus)} and this host has {len(capacity.gpus)}"
+            " (ORCHESTRATOR_GPUS_STRICT is set; unset it to run on the GPUs there are)"
+        )
     if demand.cpus > capacity.cpus + 1e-9 or demand.memory_bytes > capacity.memory_bytes:
         return (
             f"the job needs {demand.describe()}, and this host offers at most"

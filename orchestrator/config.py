@@ -8,6 +8,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from orchestrator.errors import ValidationError
+from orchestrator.gpus import DETECT, GpuSetting, parse_setting
 
 DEFAULT_GRACE_SECONDS = 120.0
 
@@ -39,6 +40,10 @@ class Settings:
     spot_seed: int = 0
     # How many warm pools may be Available at once (the stand-in for the AWS quota).
     max_warm_pools: int = 4
+    # ORCHESTRATOR_GPUS (see gpus.py): detect, none, a list, or simulate:N. Strict: a job
+    # asking for more GPUs than the host has fails (CapacityError) instead of using them all.
+    gpus: GpuSetting = DETECT
+    gpus_strict: bool = False
 
     @property
     def warm_pools_root(self) -> Path:
@@ -114,4 +119,15 @@ def settings_from_env(env: Mapping[str, str] | None = None) -> Settings:
         spot_interruptions_per_hour=_float(env, "ORCHESTRATOR_SPOT_INTERRUPTIONS_PER_HOUR", 0.0),
         spot_seed=int(_float(env, "ORCHESTRATOR_SPOT_SEED", 0.0)),
         max_warm_pools=int(_float(env, "ORCHESTRATOR_MAX_WARM_POOLS", 4.0)),
+        gpus=parse_setting(env.get("ORCHESTRATOR_GPUS")),
+        gpus_strict=_flag(env, "ORCHESTRATOR_GPUS_STRICT"),
     )
+
+
+def _flag(env: Mapping[str, str], name: str) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if raw in ("", "0", "false", "no", "off"):
+        return False
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    raise ValidationError(f"{name} must be true or false, got {env[name]!r}")

@@ -89,6 +89,15 @@ class ContainerRejected(RuntimeFailure):
     """Docker refused to create or start the container as asked (a 4xx): the request's fault."""
 
 
+class GpuRuntimeMissing(ContainerRejected):
+    """Docker could not give the container its GPUs: no NVIDIA container runtime is set up."""
+
+
+class HostMisconfigured(OrchestratorError):
+    """The host's settings cannot run the job as asked (e.g. ORCHESTRATOR_GPUS names a GPU the
+    host does not have); the message says which setting to change."""
+
+
 class StorageFailure(OrchestratorError):
     """Reading a channel or writing an artifact failed; the message names the path."""
 

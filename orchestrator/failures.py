@@ -4,7 +4,8 @@ SageMaker's FailureReason starts with the failure's class, and clients depend on
 SageMaker SDK raises `CapacityError` when the reason contains "CapacityError"):
 
     AlgorithmError       the training code: its failure file, or its exit code     never retried
-    ClientError          the request's resources: a missing image or channel       never retried
+    ClientError          the request's resources: a missing image or channel;      never retried
+                         a host that cannot give the job its GPUs
     CapacityError        the job can never be placed on this host                  never retried
     InternalServerError  the platform: Docker API errors, a vanished container,    retried under
                          a storage outage, a failed adoption, an injected fault    RetryStrategy
@@ -18,6 +19,7 @@ from enum import Enum
 from orchestrator.errors import (
     ContainerGone,
     ContainerRejected,
+    HostMisconfigured,
     ImageNotFound,
     InjectedFault,
     NoCapacity,
@@ -78,7 +80,8 @@ def from_exit(status: ExitStatus, failure_file: str | None) -> Failure:
 # StorageUnavailable is a StorageFailure, with other classes.
 _BY_EXCEPTION: tuple[tuple[type[BaseException], FailureKind], ...] = (
     (ImageNotFound, FailureKind.CLIENT),
-    (ContainerRejected, FailureKind.CLIENT),
+    (ContainerRejected, FailureKind.CLIENT),  # also a Docker without the NVIDIA runtime
+    (HostMisconfigured, FailureKind.CLIENT),
     (ContainerGone, FailureKind.INTERNAL),
     (StorageUnavailable, FailureKind.INTERNAL),
     (StorageFailure, FailureKind.CLIENT),

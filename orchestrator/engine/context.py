@@ -8,6 +8,8 @@ from pathlib import Path
 from orchestrator.capacity import Capacity, host_capacity
 from orchestrator.clock import Clock
 from orchestrator.config import Settings
+from orchestrator.errors import HostMisconfigured, ValidationError
+from orchestrator.gpus import GpuInventory, inventory
 from orchestrator.runtime.protocol import LABEL_JOB, LABEL_STORE, Runtime
 from orchestrator.storage.protocol import ObjectStore
 from orchestrator.store.capacity import CapacityLedger
@@ -31,6 +33,7 @@ class EngineContext:
     ledger: CapacityLedger = field(init=False, compare=False, repr=False)
     pools: WarmPoolStore = field(init=False, compare=False, repr=False)
     _host: list[tuple[int, int]] = field(default_factory=list, compare=False, repr=False)
+    _gpus: list[GpuInventory] = field(default_factory=list, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         # Both live in the job store's database: one file, one set of transactions.
@@ -44,11 +47,27 @@ class EngineContext:
             self._host.append(self.runtime.capacity())
         return self._host[0]
 
-    def capacity(self) -> Capacity:
-        """What the scheduler may hand out: the host, or ORCHESTRATOR_CPUS/_MEMORY_GIB."""
+    def gpus(self) -> GpuInventory:
+        """The GPUs jobs may get (ORCHESTRATOR_GPUS, or what nvidia-smi lists), found once per
+        engine and only when first needed: CPU-only runs never ask the driver."""
+        if not self._gpus:
+            setting = self.settings.gpus
+            detected = self.runtime.gpus() if setting.needs_detection else None
+            try:
+                self._gpus.append(inventory(setting, detected))
+            except ValidationError as exc:
+                raise HostMisconfigured(str(exc)) from exc
+        return self._gpus[0]
+
+    def capacity(self, with_gpus: bool = True) -> Capacity:
+        """What the scheduler may hand out: the host, or ORCHESTRATOR_CPUS/_MEMORY_GIB, and
+        the GPUs (left out, not detected, for a job that needs none)."""
         cpus, memory = self.host()
         s = self.settings
-        return host_capacity(cpus, memory, s.cpus, s.memory_gib, s.cpu_overcommit)
+        gpus = self.gpus().uuids if with_gpus else ()
+        return host_capacity(
+            cpus, memory, s.cpus, s.memory_gib, s.cpu_overcommit, gpus, s.gpus_strict
+        )
 
     def job_dir(self, name: str) -> Path:
         return self.settings.jobs_root / name

@@ -20,6 +20,7 @@ from orchestrator.engine.placement import container_spec
 from orchestrator.engine.recording import MetricRecorder
 from orchestrator.engine.workspace import Workspace
 from orchestrator.errors import RuntimeFailure, StorageUnavailable
+from orchestrator.gpus import simulated_nvidia_smi
 from orchestrator.metrics.scraper import Scraper
 from orchestrator.runtime.protocol import LABEL_ATTEMPT, LABEL_HOST, ExitStatus
 from orchestrator.spec import JobSpec
@@ -40,9 +41,11 @@ class HostRunner:
         host: str = "algo-1",
         on_line: LineCallback | None = None,
         cache: Path | None = None,
+        gpus: tuple[str, ...] = (),
     ) -> None:
         self.ctx = ctx
         self.cache = cache  # the warm pool's persistent cache, if the job has a pool
+        self.gpus = gpus  # the UUIDs the ledger granted the job
         self.spec = spec
         self.attempt = attempt
         self.host = host
@@ -122,7 +125,14 @@ class HostRunner:
         log_path = self.ctx.log_path(self.spec.name, self.host)
         self.ctx.runs.begin(self.spec.name, self.attempt, self.host, complete_lines(log_path))
         spec = container_spec(
-            self.ctx, self.spec, self.workspace, self.attempt, self.host, self.cache
+            self.ctx,
+            self.spec,
+            self.workspace,
+            self.attempt,
+            self.host,
+            self.cache,
+            self.gpus,
+            self._simulated_nvidia_smi(),
         )
         self.container_id = self.ctx.runtime.create(spec)
         self.ctx.runs.set_container(self.spec.name, self.attempt, self.host, self.container_id)
@@ -134,6 +144,21 @@ class HostRunner:
         # Follow only once started: Docker ends a follow on a created container at once, and
         # replays a started one's output from its first line, so nothing is lost either way.
         self._start_pump(skip_lines=0)
+
+    @property
+    def _nvidia_smi_path(self) -> Path:
+        return self.workspace.root.parent / f"{self.host}.nvidia-smi"
+
+    def _simulated_nvidia_smi(self) -> Path | None:
+        """In simulate mode, the `nvidia-smi` the container finds: it lists the job's GPUs,
+        as the NVIDIA runtime's would, so SM_NUM_GPUS and friends agree with the assignment."""
+        if not self.gpus or not self.ctx.gpus().simulated:
+            return None
+        mine = [gpu for gpu in self.ctx.gpus().gpus if gpu.uuid in self.gpus]
+        path = self._nvidia_smi_path
+        path.write_text(simulated_nvidia_smi(mine))
+        path.chmod(0o755)
+        return path
 
     def attach(self, run: HostRun | None) -> bool:
         """Re-attach to this attempt's container after an adoption; False if it is gone."""
@@ -242,5 +267,6 @@ class HostRunner:
                 log.exception("last checkpoint sync of %s failed", self.spec.name)
         self.workspace.remove()
         shutil.rmtree(self.workspace.checkpoint_dir, ignore_errors=True)
+        self._nvidia_smi_path.unlink(missing_ok=True)
         with contextlib.suppress(OSError):  # the attempt's folder, once its last host is gone
             self.workspace.root.parent.rmdir()

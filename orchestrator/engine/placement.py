@@ -6,6 +6,7 @@ from pathlib import Path
 
 from orchestrator.engine.context import EngineContext
 from orchestrator.engine.workspace import Workspace
+from orchestrator.gpus import GpuInventory
 from orchestrator.instances import resources_of
 from orchestrator.pools import CACHE_PATH, CACHE_VARIABLE
 from orchestrator.runtime.protocol import LABEL_ATTEMPT, LABEL_HOST, ContainerSpec, Mount
@@ -24,6 +25,24 @@ def limits_of(spec: JobSpec, host: tuple[int, int]) -> tuple[int, int]:
     wanted = resources_of(spec.instance_type)
     host_cpus, host_memory = host
     return min(wanted.vcpus, host_cpus) * 1_000_000_000, min(wanted.memory_bytes, host_memory)
+
+
+# Where the NVIDIA runtime puts nvidia-smi in a container; simulate mode mounts its stand-in.
+NVIDIA_SMI_PATH = "/usr/bin/nvidia-smi"
+
+
+def gpu_environment(gpus: tuple[str, ...]) -> dict[str, str]:
+    """NVIDIA_VISIBLE_DEVICES: the job's GPUs, or `void` for a job that has none. With nvidia as
+    Docker's default runtime a CUDA image (whose ENV says `all`) would otherwise see every GPU;
+    set explicitly, it also agrees with the device request whatever the image's ENV says."""
+    return {"NVIDIA_VISIBLE_DEVICES": ",".join(gpus) if gpus else "void"}
+
+
+def device_ids(gpus: tuple[str, ...], inventory: GpuInventory | None) -> list[str]:
+    """The device request's GPUs: none for a simulated GPU, which Docker has never heard of."""
+    if not gpus or inventory is None or inventory.simulated:
+        return []
+    return list(gpus)
 
 
 def _mounts(
@@ -55,16 +74,23 @@ def container_spec(
     attempt: int,
     host: str = "algo-1",
     cache: Path | None = None,
+    gpus: tuple[str, ...] = (),
+    nvidia_smi: Path | None = None,
 ) -> ContainerSpec:
+    """`gpus`: the UUIDs the ledger granted; `nvidia_smi`: the simulated one, in simulate mode."""
     entrypoint, command = command_of(spec)
     nano_cpus, memory = limits_of(spec, ctx.host())
     environment = {
         **spec.environment,
         "TRAINING_JOB_NAME": spec.name,
         "TRAINING_JOB_ARN": spec.arn,
+        **gpu_environment(gpus),
     }
     if cache is not None:
         environment[CACHE_VARIABLE] = CACHE_PATH
+    mounts = _mounts(ctx, spec, workspace, cache)
+    if nvidia_smi is not None:
+        mounts.append(Mount(nvidia_smi, NVIDIA_SMI_PATH, read_only=True))
     return ContainerSpec(
         name=container_name(spec, attempt, host),
         image=spec.image,
@@ -72,9 +98,10 @@ def container_spec(
         entrypoint=entrypoint,
         command=command,
         environment=environment,
-        mounts=_mounts(ctx, spec, workspace, cache),
+        mounts=mounts,
         labels={**ctx.job_labels(spec.name), LABEL_HOST: host, LABEL_ATTEMPT: str(attempt)},
         nano_cpus=nano_cpus,
         memory_bytes=memory,
         network_disabled=spec.network_isolation,
+        gpu_device_ids=device_ids(gpus, ctx.gpus() if gpus else None),
     )

@@ -14,7 +14,7 @@ import random
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from orchestrator.capacity import Capacity, Demand, demand_of, never_fits
+from orchestrator.capacity import Capacity, Demand, demand_of, gpu_shortfall, never_fits
 from orchestrator.engine.context import EngineContext
 from orchestrator.engine.heartbeat import Heartbeat
 from orchestrator.engine.hostrun import HostRunner
@@ -30,6 +30,7 @@ from orchestrator.errors import (
     StorageUnavailable,
 )
 from orchestrator.failures import Failure, from_exception, from_exit
+from orchestrator.instances import resources_of
 from orchestrator.lifecycle import (
     INTERRUPTED_MESSAGE,
     MESSAGES,
@@ -103,6 +104,7 @@ class Supervisor:
         self.chance = random.Random(f"{ctx.settings.spot_seed}:{spec.name}")
         self.host: HostRunner | None = None
         self.pool: WarmPool | None = None
+        self.gpu_note: str | None = None  # a GPU shortfall, said in the Starting message
         self.reused_from: str | None = None
         self.heartbeat = Heartbeat(
             ctx.store, spec.name, owner, ctx.clock, ctx.settings.lease_seconds
@@ -277,7 +279,7 @@ class Supervisor:
         """Ask the ledger for the job's share; idle warm pools yield to a job that needs room."""
         while True:
             now = self.ctx.clock.now()
-            if self.ctx.ledger.request(self.spec.name, demand, capacity, now):
+            if self.ctx.ledger.request(self.spec.name, demand, capacity, now) is not None:
                 return True
             if not self.ctx.ledger.may_reclaim(self.spec.name, demand, capacity, now):
                 return False  # running or earlier jobs are in the way, not idle pools
@@ -286,24 +288,31 @@ class Supervisor:
 
     def _host_runner(self) -> HostRunner:
         cache = cache_dir(self.pool, "algo-1") if self.pool is not None else None
-        return HostRunner(self.ctx, self.spec, self.attempt, on_line=self.on_line, cache=cache)
+        # The ledger says which GPUs are the job's, also to an engine that adopted it.
+        gpus = self.ctx.ledger.gpus_of(self.spec.name)
+        return HostRunner(
+            self.ctx, self.spec, self.attempt, on_line=self.on_line, cache=cache, gpus=gpus
+        )
 
     def _preparing(self) -> str:
-        if self.reused_from is None:
-            return PREPARING
-        return (
-            f"Preparing the instances for training: reusing the warm pool {self.reused_from} left."
-        )
+        text = PREPARING
+        if self.reused_from is not None:
+            text = (
+                "Preparing the instances for training: reusing the warm pool"
+                f" {self.reused_from} left."
+            )
+        return f"{text} {self.gpu_note}" if self.gpu_note else text
 
     def _place(self) -> None:
         if self.spec.keep_alive_seconds and self.pool is None:
             self.pool, reused = take_pool(self.ctx, self.spec)
             self.reused_from = self.pool.holder if reused else None
-        capacity = self.ctx.capacity()
+        capacity = self.ctx.capacity(with_gpus=resources_of(self.spec.instance_type).gpus > 0)
         demand = demand_of(self.spec.instance_type, self.spec.instance_count, capacity)
         impossible = never_fits(demand, capacity)
         if impossible:
             raise NoCapacity(impossible)
+        self.gpu_note = gpu_shortfall(self.spec.instance_type, demand, capacity)
         if self._granted(demand, capacity):
             if self.current == Secondary.PENDING:  # adopted while waiting: room now
                 self._advance(Secondary.STARTING, PREPARING)

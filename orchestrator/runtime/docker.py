@@ -17,7 +17,15 @@ import docker.errors
 import docker.types
 import requests.exceptions
 
-from orchestrator.errors import ContainerGone, ContainerRejected, ImageNotFound, RuntimeFailure
+from orchestrator.errors import (
+    ContainerGone,
+    ContainerRejected,
+    GpuRuntimeMissing,
+    ImageNotFound,
+    RuntimeFailure,
+)
+from orchestrator.gpus import Gpu
+from orchestrator.runtime.nvidia import detect_gpus
 from orchestrator.runtime.protocol import ContainerInfo, ContainerSpec, ExitStatus
 
 P = ParamSpec("P")
@@ -26,12 +34,35 @@ T = TypeVar("T")
 RETRY_ATTEMPTS = 4
 
 
+# What Docker answers (HTTP 500) when a container asks for GPUs and no NVIDIA container
+# runtime (nvidia-container-toolkit) is set up: `could not select device driver "nvidia"`.
+_NO_DEVICE_DRIVER = "could not select device driver"
+INSTALL_NVIDIA_TOOLKIT = (
+    "install the NVIDIA Container Toolkit"
+    " (https://docs.nvidia.com/datacenter/cloud-native/container-toolkit/latest/install-guide.html),"
+    " run `sudo nvidia-ctk runtime configure --runtime=docker` and restart Docker; or set"
+    " ORCHESTRATOR_GPUS=none to run GPU instance types on CPUs"
+)
+
+
+def _no_device_driver(exc: BaseException) -> bool:
+    return isinstance(exc, docker.errors.APIError) and _NO_DEVICE_DRIVER in str(
+        exc.explanation or exc
+    )
+
+
 def _transient(exc: BaseException) -> bool:
-    """Worth another try: the daemon dropped the connection, or answered 5xx."""
+    """Worth another try: the daemon dropped the connection, or answered 5xx (except for a
+    missing GPU runtime, which no retry fixes)."""
     if isinstance(exc, requests.exceptions.ConnectionError):
         return True
     status = getattr(exc, "status_code", None)
-    return isinstance(exc, docker.errors.APIError) and isinstance(status, int) and status >= 500
+    return (
+        isinstance(exc, docker.errors.APIError)
+        and isinstance(status, int)
+        and status >= 500
+        and not _no_device_driver(exc)
+    )
 
 
 def _retried(func: Callable[P, T]) -> Callable[P, T]:
@@ -172,7 +203,29 @@ class DockerRuntime:
 
     @_idempotent
     def start(self, container_id: str) -> None:
-        self.api.start(container_id)
+        try:
+            self.api.start(container_id)
+        except docker.errors.APIError as exc:
+            if not _no_device_driver(exc):
+                raise
+            raise GpuRuntimeMissing(
+                f"this host's Docker has no NVIDIA container runtime, so it cannot give the"
+                f" container its GPUs ({exc.explanation}; the container was created with"
+                f" {self._device_requests(container_id)}): {INSTALL_NVIDIA_TOOLKIT}"
+            ) from exc
+
+    def _device_requests(self, container_id: str) -> str:
+        """What Docker recorded on the container, as `docker inspect` shows it."""
+        try:
+            host_config = self.api.inspect_container(container_id)["HostConfig"]
+        except docker.errors.DockerException:
+            return "a device request"
+        requests_ = [
+            f"driver {r.get('Driver')} devices {','.join(r.get('DeviceIDs') or [])}"
+            f" capabilities {r.get('Capabilities')}"
+            for r in host_config.get("DeviceRequests") or []
+        ]
+        return "the device request " + "; ".join(requests_) if requests_ else "no device request"
 
     @_idempotent
     def wait(self, container_id: str, timeout: float) -> ExitStatus | None:
@@ -213,6 +266,11 @@ class DockerRuntime:
             ContainerInfo(c["Id"], dict(c.get("Labels") or {}), c.get("State") == "running")
             for c in found
         ]
+
+    def gpus(self) -> tuple[Gpu, ...] | None:
+        """The local machine's GPUs: the engine this client reaches is assumed to run here
+        (a remote DOCKER_HOST's GPUs are set with ORCHESTRATOR_GPUS)."""
+        return detect_gpus()
 
     @_idempotent
     def capacity(self) -> tuple[int, int]:

@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from orchestrator.clock import Clock
-from orchestrator.errors import ContainerGone, ImageNotFound, RuntimeFailure
+from orchestrator.errors import ContainerGone, GpuRuntimeMissing, ImageNotFound, RuntimeFailure
+from orchestrator.gpus import Gpu
 from orchestrator.runtime.protocol import ContainerInfo, ContainerSpec, ExitStatus, Mount
 
 SIGTERM_EXIT = 143
@@ -57,8 +58,16 @@ def _host_path(mounts: list[Mount], container_path: str) -> Path:
 
 
 class FakeRuntime:
-    def __init__(self, clock: Clock, programs: dict[str, FakeProgram] | None = None) -> None:
+    def __init__(
+        self,
+        clock: Clock,
+        programs: dict[str, FakeProgram] | None = None,
+        gpus: tuple[Gpu, ...] | None = None,
+        nvidia_runtime: bool = True,
+    ) -> None:
         self.clock = clock
+        self.host_gpus = gpus  # what nvidia-smi would list; None: no nvidia-smi
+        self.nvidia_runtime = nvidia_runtime
         self.programs = programs or {}
         self.containers: dict[str, FakeContainer] = {}
         self._ids = itertools.count(1)
@@ -85,6 +94,10 @@ class FakeRuntime:
 
     def start(self, container_id: str) -> None:
         container = self._get(container_id)
+        if container.spec.gpu_device_ids and not self.nvidia_runtime:
+            raise GpuRuntimeMissing(
+                'could not select device driver "nvidia" with capabilities: [[gpu]]'
+            )
         container.started_at = self.clock.now()
         opt_ml = next((m.source for m in container.spec.mounts if m.target == "/opt/ml"), None)
         if opt_ml is not None:
@@ -143,3 +156,6 @@ class FakeRuntime:
 
     def capacity(self) -> tuple[int, int]:
         return 2, 8 * 1024**3
+
+    def gpus(self) -> tuple[Gpu, ...] | None:
+        return self.host_gpus

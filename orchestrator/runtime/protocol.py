@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
+from orchestrator.gpus import Gpu
+
 LABEL_JOB = "orchestrator.job"
 LABEL_HOST = "orchestrator.host"
 LABEL_ATTEMPT = "orchestrator.attempt"
@@ -33,6 +35,7 @@ class ContainerSpec:
     nano_cpus: int | None = None
     memory_bytes: int | None = None
     network_disabled: bool = False
+    # NVIDIA GPUs by UUID: Docker gets a device request for exactly these.
     gpu_device_ids: list[str] = field(default_factory=list)
 
 
@@ -72,3 +75,6 @@ class Runtime(Protocol):
 
     def capacity(self) -> tuple[int, int]:
         """(CPUs, memory bytes) of the host the containers run on."""
+
+    def gpus(self) -> tuple[Gpu, ...] | None:
+        """The NVIDIA GPUs of the host the containers run on; None if it cannot be asked."""

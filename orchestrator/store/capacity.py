@@ -3,7 +3,9 @@
 Every engine process on the same store shares it, so several `orchestrator run` terminals and a
 `serve` never oversubscribe the host between them. A request is one IMMEDIATE transaction:
 join the queue (keeping an earlier place), then take the share if it fits beside what is granted
-and no live job queued earlier still waits: first come, first served.
+and no live job queued earlier still waits: first come, first served (a job that needs no GPU
+may pass jobs that wait only for GPUs: capacity.may_pass). A share's GPUs are recorded by UUID
+with it, so every process, and an engine that adopts the job, sees which GPUs are whose.
 """
 
 from __future__ import annotations
@@ -11,7 +13,8 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import dataclass
 
-from orchestrator.capacity import Capacity, Demand, fits
+from orchestrator.capacity import Capacity, Demand, fits, may_pass
+from orchestrator.gpus import pick
 from orchestrator.store.db import Database
 
 _ACTIVE_JOB = "jobs.status IN ('InProgress', 'Stopping')"
@@ -33,28 +36,50 @@ class Allocation:
     cpus: float
     memory_bytes: int
     granted: bool
+    gpus: int = 0
+    gpu_ids: tuple[str, ...] = ()
 
 
 class CapacityLedger:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    def request(self, job: str, demand: Demand, capacity: Capacity, now: float) -> bool:
-        """Hold the job's share if it may start now; otherwise keep its place in the queue."""
+    def request(
+        self, job: str, demand: Demand, capacity: Capacity, now: float
+    ) -> tuple[str, ...] | None:
+        """Hold the job's share if it may start now, and return its GPUs (UUIDs, possibly
+        none); otherwise keep its place in the queue and return None."""
         with self.db.write() as conn:
-            row = conn.execute("SELECT granted FROM allocations WHERE job = ?", (job,)).fetchone()
+            row = conn.execute(
+                "SELECT granted, gpu_ids FROM allocations WHERE job = ?", (job,)
+            ).fetchone()
             if row is not None and row["granted"]:
-                return True
+                return _uuids(row["gpu_ids"])
             if row is None:
                 conn.execute(
-                    "INSERT INTO allocations (job, seq, cpus, memory, granted) VALUES"
-                    " (?, (SELECT coalesce(max(seq), 0) + 1 FROM allocations), ?, ?, 0)",
-                    (job, demand.cpus, demand.memory_bytes),
+                    "INSERT INTO allocations (job, seq, cpus, memory, gpus, granted) VALUES"
+                    " (?, (SELECT coalesce(max(seq), 0) + 1 FROM allocations), ?, ?, ?, 0)",
+                    (job, demand.cpus, demand.memory_bytes, demand.gpus),
                 )
-            if self._waiting_ahead(conn, job, now) or not fits(demand, self._used(conn), capacity):
-                return False
-            conn.execute("UPDATE allocations SET granted = 1 WHERE job = ?", (job,))
-            return True
+            used = self._used(conn)
+            ahead = self._waiting_ahead(conn, job, now)
+            if not may_pass(demand, used, ahead, capacity) or not fits(demand, used, capacity):
+                return None
+            chosen = pick(demand.gpus, capacity.gpus, self._held_gpus(conn))
+            if chosen is None:
+                return None
+            conn.execute(
+                "UPDATE allocations SET granted = 1, gpu_ids = ? WHERE job = ?",
+                (",".join(chosen), job),
+            )
+            return chosen
+
+    @staticmethod
+    def _held_gpus(conn: sqlite3.Connection) -> set[str]:
+        rows = conn.execute(
+            f"SELECT gpu_ids FROM allocations a WHERE granted = 1 AND gpu_ids != '' AND ({_HELD})"
+        )
+        return {uuid for row in rows for uuid in _uuids(row["gpu_ids"])}
 
     @staticmethod
     def _used(conn: sqlite3.Connection) -> Demand:
@@ -66,29 +91,41 @@ class CapacityLedger:
         return Demand(float(row[0]), int(row[1]))
 
     @staticmethod
-    def _waiting_ahead(conn: sqlite3.Connection, job: str, now: float) -> bool:
-        """A job queued earlier still waits (and its owner lives: an orphan does not block the
-        queue, and takes its place back when it is adopted)."""
-        row = conn.execute(
-            "SELECT 1 FROM allocations JOIN jobs ON jobs.name = allocations.job"
+    def _waiting_ahead(conn: sqlite3.Connection, job: str, now: float) -> list[Demand]:
+        """Jobs queued earlier that still wait (and whose owner lives: an orphan does not
+        block the queue, and takes its place back when it is adopted)."""
+        rows = conn.execute(
+            "SELECT cpus, memory, gpus FROM allocations JOIN jobs ON jobs.name = allocations.job"
             " WHERE granted = 0 AND seq < (SELECT seq FROM allocations WHERE job = ?)"
-            f" AND {_ACTIVE_JOB} AND jobs.owner IS NOT NULL AND jobs.lease_expires >= ?"
-            " LIMIT 1",
+            f" AND {_ACTIVE_JOB} AND jobs.owner IS NOT NULL AND jobs.lease_expires >= ?",
             (job, now),
-        ).fetchone()
-        return row is not None
+        )
+        return [Demand(float(r["cpus"]), int(r["memory"]), int(r["gpus"])) for r in rows]
 
     def may_reclaim(self, job: str, demand: Demand, capacity: Capacity, now: float) -> bool:
         """Whether ending idle warm pools would let this job start now: it is first in the
         queue, and it would fit if no Available pool held a share."""
         conn = self.db.read()
-        if self._waiting_ahead(conn, job, now):
+        rows = conn.execute(
+            "SELECT cpus, memory, gpu_ids FROM allocations a"
+            f" WHERE granted = 1 AND job != ? AND {_RUNNING}",
+            (job,),
+        ).fetchall()
+        running = Demand(sum(r["cpus"] for r in rows), sum(r["memory"] for r in rows))
+        if not may_pass(demand, running, self._waiting_ahead(conn, job, now), capacity):
             return False
-        row = conn.execute(
-            "SELECT coalesce(sum(cpus), 0), coalesce(sum(memory), 0) FROM allocations a"
-            f" WHERE granted = 1 AND {_RUNNING}"
-        ).fetchone()
-        return fits(demand, Demand(float(row[0]), int(row[1])), capacity)
+        held = {uuid for r in rows for uuid in _uuids(r["gpu_ids"])}
+        free_gpus = pick(demand.gpus, capacity.gpus, held)
+        return fits(demand, running, capacity) and free_gpus is not None
+
+    def gpus_of(self, job: str) -> tuple[str, ...]:
+        """The GPUs granted to the job (to its warm pool's share while it reuses one)."""
+        row = (
+            self.db.read()
+            .execute("SELECT gpu_ids FROM allocations WHERE job = ? AND granted = 1", (job,))
+            .fetchone()
+        )
+        return _uuids(row["gpu_ids"]) if row is not None else ()
 
     def release(self, job: str) -> None:
         with self.db.write() as conn:
@@ -101,9 +138,23 @@ class CapacityLedger:
             return cursor.rowcount
 
     def allocations(self) -> list[Allocation]:
+        """Every share and every waiting job, in queue order."""
         rows = self.db.read().execute(
-            "SELECT job, seq, cpus, memory, granted FROM allocations ORDER BY seq"
+            "SELECT job, seq, cpus, memory, granted, gpus, gpu_ids FROM allocations ORDER BY seq"
         )
         return [
-            Allocation(r["job"], r["seq"], r["cpus"], r["memory"], bool(r["granted"])) for r in rows
+            Allocation(
+                r["job"],
+                r["seq"],
+                r["cpus"],
+                r["memory"],
+                bool(r["granted"]),
+                r["gpus"],
+                _uuids(r["gpu_ids"]),
+            )
+            for r in rows
         ]
+
+
+def _uuids(stored: str) -> tuple[str, ...]:
+    return tuple(stored.split(",")) if stored else ()

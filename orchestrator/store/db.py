@@ -115,7 +115,9 @@ CREATE TABLE IF NOT EXISTS allocations (
     seq INTEGER NOT NULL,
     cpus REAL NOT NULL,
     memory INTEGER NOT NULL,
-    granted INTEGER NOT NULL DEFAULT 0
+    granted INTEGER NOT NULL DEFAULT 0,
+    gpus INTEGER NOT NULL DEFAULT 0,
+    gpu_ids TEXT NOT NULL DEFAULT ''
 );
 CREATE TABLE IF NOT EXISTS warm_pools (
     id TEXT PRIMARY KEY,
@@ -136,7 +138,7 @@ CREATE TABLE IF NOT EXISTS tags (
 );
 """
 
-_ADDED_COLUMNS = {
+_ADDED_JOB_COLUMNS = {
     "version": "INTEGER NOT NULL DEFAULT 0",
     "indexed_version": "INTEGER NOT NULL DEFAULT -1",
     "attempt": "INTEGER NOT NULL DEFAULT 1",
@@ -152,6 +154,10 @@ _ADDED_COLUMNS = {
     "pool_since": "REAL",
     "pool_until": "REAL",
     "pool_reused_by": "TEXT",
+}
+_ADDED_COLUMNS = {
+    "jobs": _ADDED_JOB_COLUMNS,
+    "allocations": {"gpus": "INTEGER NOT NULL DEFAULT 0", "gpu_ids": "TEXT NOT NULL DEFAULT ''"},
 }
 
 
@@ -179,10 +185,13 @@ class Database:
         if not self._has_jobs():
             return
         conn = self._connection()
-        present = {row["name"] for row in conn.execute("PRAGMA table_info(jobs)")}
-        for column, definition in _ADDED_COLUMNS.items():
-            if column not in present:
-                conn.execute(f"ALTER TABLE jobs ADD COLUMN {column} {definition}")
+        for table, columns in _ADDED_COLUMNS.items():
+            present = {row["name"] for row in conn.execute(f"PRAGMA table_info({table})")}
+            if not present:
+                continue  # the table is new: the schema creates it whole
+            for column, definition in columns.items():
+                if column not in present:
+                    conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {definition}")
 
     def _connection(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)

@@ -11,6 +11,7 @@ import posixpath
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from orchestrator.instances import known
 from orchestrator.metrics.scraper import definition_errors
 from orchestrator.spec import DEFAULT_MAX_RUNTIME, metric_definitions_of
 from orchestrator.validation.model import raise_for_errors, shape_errors
@@ -85,6 +86,14 @@ def _resource_errors(request: Request) -> list[str]:
         for field in ("InstanceType", "InstanceCount")
         if resources.get(field) is None and not resources.get("InstanceGroups")
     ]
+    instance_type = resources.get("InstanceType")
+    if isinstance(instance_type, str) and not known(instance_type):
+        # The model's enum is checked first; this catches a type the enum has and the
+        # resource table (instance_table.py) does not yet: refused rather than guessed.
+        errors.append(
+            f"ResourceConfig.InstanceType {instance_type!r} has no known vCPU, memory and GPU"
+            " figures here, so it cannot be placed; choose another training instance type"
+        )
     count = resources.get("InstanceCount")
     if isinstance(count, int) and count < 1:
         errors.append(f"ResourceConfig.InstanceCount must be at least 1, got {count}")

@@ -28,6 +28,8 @@ PURE = (
     "orchestrator.failures",
     "orchestrator.capacity",
     "orchestrator.instances",
+    "orchestrator.instance_table",
+    "orchestrator.gpus",
     "orchestrator.clock",
     "orchestrator.errors",
 )
@@ -88,9 +90,15 @@ RULES = (
         for module in PURE
     ),
     Rule(
-        "runtimes depend only on errors, the clock and each other",
+        "runtimes depend only on errors, the clock, GPU data and each other",
         importers=("orchestrator.runtime",),
-        allowed=("orchestrator.errors", "orchestrator.clock", "orchestrator.runtime"),
+        # gpus: the GPU record a runtime reports and the nvidia-smi answer it parses (pure).
+        allowed=(
+            "orchestrator.errors",
+            "orchestrator.clock",
+            "orchestrator.gpus",
+            "orchestrator.runtime",
+        ),
     ),
     Rule(
         "the CLI is a leaf",
@@ -234,7 +242,7 @@ REFUSED = {
         f"{module} is a pure decision module": (module, "orchestrator.store.jobs")
         for module in PURE
     },
-    "runtimes depend only on errors, the clock and each other": (
+    "runtimes depend only on errors, the clock, GPU data and each other": (
         "orchestrator.runtime.fake",
         "orchestrator.lifecycle",
     ),

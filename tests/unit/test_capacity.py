@@ -47,7 +47,7 @@ def test_demand_is_capped_at_the_host_and_scales_with_instance_count() -> None:
     huge = demand_of("ml.m5.24xlarge", 1, capacity)  # 96 vCPUs, 384 GiB in the cloud
     assert (huge.cpus, huge.memory_bytes) == (4, 16 * GIB)
     assert never_fits(huge, capacity) is None
-    assert demand_of("ml.c5.large", 2, capacity) == Demand(4, 2 * 4 * GIB)
+    assert demand_of("ml.m5.large", 2, capacity) == Demand(4, 2 * 8 * GIB)
 
 
 def test_a_job_bigger_than_the_capacity_can_never_fit() -> None:
@@ -76,24 +76,24 @@ def test_shares_are_granted_while_they_fit_and_freed_on_release(jobs: JobStore) 
     ledger = CapacityLedger(jobs.db)
     for name in ("a", "b"):
         _job(jobs, name)
-    assert ledger.request("a", FOUR, CAPACITY, 1.0)
-    assert not ledger.request("b", FOUR, CAPACITY, 1.0)
-    assert ledger.request("a", FOUR, CAPACITY, 2.0)  # asking again keeps the share
+    assert ledger.request("a", FOUR, CAPACITY, 1.0) is not None
+    assert ledger.request("b", FOUR, CAPACITY, 1.0) is None
+    assert ledger.request("a", FOUR, CAPACITY, 2.0) is not None  # asking again keeps the share
     ledger.release("a")
-    assert ledger.request("b", FOUR, CAPACITY, 3.0)
+    assert ledger.request("b", FOUR, CAPACITY, 3.0) is not None
 
 
 def test_first_come_first_served(jobs: JobStore) -> None:
     ledger = CapacityLedger(jobs.db)
     for name in ("big", "waits", "small"):
         _job(jobs, name)
-    assert ledger.request("big", TWO, CAPACITY, 1.0)
-    assert not ledger.request("waits", FOUR, CAPACITY, 1.0)
+    assert ledger.request("big", TWO, CAPACITY, 1.0) is not None
+    assert ledger.request("waits", FOUR, CAPACITY, 1.0) is None
     # Two vCPUs are free, but a job queued earlier waits: the small one does not jump it.
-    assert not ledger.request("small", TWO, CAPACITY, 1.0)
+    assert ledger.request("small", TWO, CAPACITY, 1.0) is None
     ledger.release("big")
-    assert not ledger.request("small", TWO, CAPACITY, 2.0)
-    assert ledger.request("waits", FOUR, CAPACITY, 2.0)
+    assert ledger.request("small", TWO, CAPACITY, 2.0) is None
+    assert ledger.request("waits", FOUR, CAPACITY, 2.0) is not None
     assert [a.job for a in ledger.allocations()] == ["waits", "small"]
 
 
@@ -101,15 +101,15 @@ def test_a_waiting_orphan_does_not_block_the_queue(jobs: JobStore) -> None:
     ledger = CapacityLedger(jobs.db)
     _job(jobs, "orphan")
     _job(jobs, "live")
-    assert not ledger.request("orphan", Demand(8, GIB), CAPACITY, 1.0)
+    assert ledger.request("orphan", Demand(8, GIB), CAPACITY, 1.0) is None
     jobs.release("orphan", "engine-1")  # its engine died
-    assert ledger.request("live", TWO, CAPACITY, 2.0)
+    assert ledger.request("live", TWO, CAPACITY, 2.0) is not None
 
 
 def test_shares_of_ended_jobs_are_reaped(jobs: JobStore) -> None:
     ledger = CapacityLedger(jobs.db)
     _job(jobs, "ended")
-    assert ledger.request("ended", FOUR, CAPACITY, 1.0)
+    assert ledger.request("ended", FOUR, CAPACITY, 1.0) is not None
     with jobs.db.write() as conn:
         conn.execute("UPDATE jobs SET status = 'Failed', secondary_status = 'Failed'")
     assert ledger.reap() == 1 and ledger.allocations() == []

@@ -197,8 +197,8 @@ def test_a_job_behind_another_in_the_queue_ends_no_pool(tmp_path: Path) -> None:
     demand = Demand(2, 1)
     for name in ("early", "late"):
         h.store.insert(name, f"arn:{name}", request(TrainingJobName=name), h.clock.now(), "x", 1e9)
-    assert not h.ctx.ledger.request("early", Demand(8, 1), capacity, h.clock.now())  # waits
-    assert not h.ctx.ledger.request("late", demand, capacity, h.clock.now())  # queued after
+    assert h.ctx.ledger.request("early", Demand(8, 1), capacity, h.clock.now()) is None  # waits
+    assert h.ctx.ledger.request("late", demand, capacity, h.clock.now()) is None  # queued after
     assert not h.ctx.ledger.may_reclaim("late", demand, capacity, h.clock.now())
     assert _status(h, "job-1")["Status"] == "Available"
 
