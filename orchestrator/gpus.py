@@ -128,10 +128,12 @@ def inventory(setting: GpuSetting, detected: Sequence[Gpu] | None) -> GpuInvento
         return GpuInventory(source=f"{SETTING}=none")
     if setting.kind == "simulate":
         return GpuInventory(
-            simulated(setting.count), True, f"simulated ({SETTING}=simulate:{setting.count})"
+            simulated(setting.count), True, f"simulated, {SETTING}=simulate:{setting.count}"
         )
     if setting.kind == "detect":
-        return GpuInventory(tuple(detected or ()), source="nvidia-smi")
+        if detected is None:
+            return GpuInventory(source="no nvidia-smi answers here: a CPU host")
+        return GpuInventory(tuple(detected), source="found by nvidia-smi")
     listed = _listed(setting.items, detected)
     return GpuInventory(listed, source=f"{SETTING}={','.join(setting.items)}")
 

@@ -13,6 +13,7 @@ from orchestrator.engine.context import EngineContext
 from orchestrator.engine.engine import Engine
 from orchestrator.engine.logs import LineCallback, read_log
 from orchestrator.errors import ValidationError, training_job_not_found
+from orchestrator.gpus import GpuInventory, inventory
 from orchestrator.lifecycle import is_terminal
 from orchestrator.metrics import operations
 from orchestrator.metrics.operations import trial_component_arn
@@ -23,6 +24,7 @@ from orchestrator.search import service as search_service
 from orchestrator.search.records import SearchPage, TrainingJobRecord
 from orchestrator.storage.local import LocalObjectStore
 from orchestrator.storage.protocol import ObjectStore
+from orchestrator.store.capacity import Allocation, CapacityLedger
 from orchestrator.store.db import Database
 from orchestrator.store.jobs import JobStore
 from orchestrator.store.metrics import MetricStore, MetricSummary, StoredPoint
@@ -202,6 +204,22 @@ class Orchestrator:
         if record is None:
             raise training_job_not_found(name)
         update_keep_alive(self.store, self.clock, record, 0)
+
+    def gpus(self) -> tuple[GpuInventory, list[Allocation]]:
+        """The GPUs jobs may use here (ORCHESTRATOR_GPUS or what nvidia-smi lists) and every
+        share of the ledger, granted or waiting, in queue order (shares say their GPUs)."""
+        setting = self.settings.gpus
+        detected = None
+        if setting.needs_detection:
+            if self._runtime is not None:
+                detected = self._runtime.gpus()
+            else:  # no Docker daemon needed to ask the driver
+                from orchestrator.runtime.nvidia import detect_gpus
+
+                detected = detect_gpus()
+        found = inventory(setting, detected)
+        service.settle_warm_pools(self.store, self.clock.now())
+        return found, CapacityLedger(self.store.db).allocations()
 
     def close(self) -> None:
         """Stop the engine loop (running jobs are left to their supervisors)."""

@@ -34,3 +34,18 @@ def docker_client() -> Iterator[object]:
             _unavailable(f"image {image} is missing: run `make images`")
     yield client
     client.close()
+
+
+@pytest.fixture(scope="session")
+def real_gpus(docker_client: object) -> object:
+    """The host's real NVIDIA GPUs, for tests marked `gpu`; a visible skip where there are none
+    (also in CI: its runners have no GPU)."""
+    from orchestrator.runtime.nvidia import detect_gpus
+
+    found = detect_gpus()
+    if not found:
+        pytest.skip("no NVIDIA GPU here (nvidia-smi lists none): the test needs a real GPU")
+    info = docker_client.info()  # type: ignore[attr-defined]
+    if "nvidia" not in (info.get("Runtimes") or {}):
+        pytest.skip("this Docker has no NVIDIA runtime: install the NVIDIA Container Toolkit")
+    return found

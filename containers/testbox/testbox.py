@@ -11,6 +11,9 @@ checkpoint N SECS HOLD [--delete-first]
                     print what LocalPath holds, write ckpt-0..N-1 there SECS apart, optionally
                     delete ckpt-0, then hold HOLD seconds (SIGTERM: exit 0)
 cache NAME          print what the warm pool cache holds, then add the file NAME to it
+gpus SECONDS        print NVIDIA_VISIBLE_DEVICES and the GPUs `nvidia-smi --list-gpus` shows (as
+                    the SageMaker training toolkit counts them for SM_NUM_GPUS), write them to
+                    /opt/ml/model/gpus.json, then sleep (SIGTERM: exit 0)
 contract            copy what the platform provided (config files, env, channels, network
                     interfaces) into /opt/ml/model/contract.json, exit 0
 """
@@ -18,6 +21,7 @@ contract            copy what the platform provided (config files, env, channels
 import json
 import os
 import signal
+import subprocess
 import sys
 import time
 
@@ -63,6 +67,25 @@ def ignore_term(args):
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     print("ignoring SIGTERM", flush=True)
     time.sleep(float(args[0]))
+
+
+def gpus(args):
+    visible = os.environ.get("NVIDIA_VISIBLE_DEVICES", "")
+    try:
+        listed = subprocess.run(
+            ["nvidia-smi", "--list-gpus"], capture_output=True, text=True, check=True
+        ).stdout.splitlines()
+    except (OSError, subprocess.CalledProcessError):
+        listed = []
+    found = [line for line in listed if line.startswith("GPU ")]
+    print(f"NVIDIA_VISIBLE_DEVICES={visible}")
+    print(f"num_gpus={len(found)}")
+    for line in found:
+        print(line)
+    report = {"visible": visible, "num_gpus": len(found), "nvidia_smi": found}
+    write("model/gpus.json", json.dumps(report))
+    sys.stdout.flush()
+    sleep(args or ["0"])
 
 
 def _read(path):
@@ -158,8 +181,8 @@ def flood(args):
 
 
 MODES = {"train": ok, "ok": ok, "fail": fail, "exit": exit_with, "sleep": sleep,
-         "ignore-term": ignore_term, "contract": contract, "metrics": metrics, "flood": flood,
-         "checkpoint": checkpoint, "cache": cache}
+         "ignore-term": ignore_term, "contract": contract, "gpus": gpus, "metrics": metrics,
+         "flood": flood, "checkpoint": checkpoint, "cache": cache}
 
 if __name__ == "__main__":
     mode = sys.argv[1] if len(sys.argv) > 1 else "train"

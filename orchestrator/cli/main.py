@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from orchestrator.api.server import DEFAULT_PORT
+from orchestrator.cli.gpus import show_gpus
 from orchestrator.cli.metrics import show_metrics
 from orchestrator.cli.pools import show_pools
 from orchestrator.cli.render import local_time, summaries_table, to_json
@@ -65,6 +66,8 @@ def _parser() -> argparse.ArgumentParser:
     fault.add_argument(
         "--after", type=float, metavar="SECONDS", help="when, from now (default: at once)"
     )
+    gpus = commands.add_parser("gpus", help="the GPUs jobs may use, and which job holds each")
+    gpus.add_argument("--json", action="store_true", help="print JSON instead of a table")
     pools = commands.add_parser("pools", help="list warm pools, or release one")
     pools.add_argument("action", nargs="?", choices=["list", "release"], default="list")
     pools.add_argument("name", nargs="?", help="with release: the job whose pool to end")
@@ -153,6 +156,8 @@ def _dispatch(args: argparse.Namespace, orch: Orchestrator) -> int:
         return 0
     if args.command == "pools":
         return show_pools(orch, args.action, args.name)
+    if args.command == "gpus":
+        return show_gpus(orch, args.json)
     if args.command == "logs":
         for stamp, text in orch.log_events(args.name, follow=args.follow):
             print(f"{local_time(stamp)} {text}", flush=True)

@@ -24,7 +24,7 @@ from typing import Any
 import pytest
 
 from orchestrator.clock import FakeClock
-from orchestrator.errors import ContainerGone, ImageNotFound
+from orchestrator.errors import ContainerGone, GpuRuntimeMissing, ImageNotFound
 from orchestrator.runtime.fake import FakeProgram, FakeRuntime
 from orchestrator.runtime.protocol import (
     LABEL_JOB,
@@ -315,3 +315,30 @@ def test_capacity_is_positive(backend: Backend) -> None:
     cpus, memory_bytes = backend.runtime.capacity()
     assert cpus > 0
     assert memory_bytes > 0
+
+
+# -- GPUs ----------------------------------------------------------------------------------
+
+
+def test_gpus_are_a_tuple_of_gpus_or_none(backend: Backend) -> None:
+    found = backend.runtime.gpus()
+    assert found is None or all(gpu.uuid.startswith(("GPU-", "MIG-")) for gpu in found)
+
+
+def test_a_gpu_container_without_the_nvidia_runtime_is_refused_at_start(
+    backend: Backend, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """Created with its device request (Docker records it), refused at start with the reason,
+    and removable: the engine then fails the job and leaves no container."""
+    if isinstance(backend.runtime, FakeRuntime):
+        backend.runtime.nvidia_runtime = False
+    else:
+        client = request.getfixturevalue("docker_client")
+        if "nvidia" in (client.info().get("Runtimes") or {}):
+            pytest.skip("this Docker has the NVIDIA runtime: the refusal cannot happen here")
+    spec = dataclasses.replace(backend.spec(["ok"], tmp_path), gpu_device_ids=["GPU-0000"])
+    container_id = backend.runtime.create(spec)
+    with pytest.raises(GpuRuntimeMissing, match='could not select device driver "nvidia"'):
+        backend.runtime.start(container_id)
+    backend.runtime.remove(container_id)
+    assert backend.runtime.find({LABEL_STORE: backend.store}) == []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -129,3 +130,11 @@ def recovered(h: Harness, name: str = "job-1") -> JobRecord:
     assert engine.recover() == [name]
     engine.join(timeout=30)
     return h.store.require(name)
+
+
+def until(condition: Callable[[], bool], bound: float = 30.0) -> None:
+    """Wait for an event the supervisor threads cause, with a generous real-time bound."""
+    deadline = time.monotonic() + bound
+    while not condition():
+        assert time.monotonic() < deadline, "the event never happened"
+        time.sleep(0.001)  # yield to the supervisor threads; the condition is the sync

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +12,7 @@ from orchestrator.errors import ContainerGone
 from orchestrator.operations import training_jobs as service
 from orchestrator.runtime.fake import FakeRuntime
 from orchestrator.runtime.protocol import LABEL_ATTEMPT, ExitStatus
-from tests.unit.harness import Died, Harness, killed, recovered, request
+from tests.unit.harness import Died, Harness, killed, recovered, request, until
 
 RETRY_TWICE = {"MaximumRetryAttempts": 2}
 
@@ -195,20 +193,12 @@ def test_max_runtime_covers_every_attempt(h: Harness) -> None:
 # -- capacity: Pending, MaxPendingTimeInSeconds, CapacityError ------------------------------
 
 
-def _until(condition: Callable[[], bool], bound: float = 30.0) -> None:
-    """Wait for an event the supervisor threads cause, with a generous real-time bound."""
-    deadline = time.monotonic() + bound
-    while not condition():
-        assert time.monotonic() < deadline, "the event never happened"
-        time.sleep(0.001)  # yield to the supervisor threads; the condition is the sync
-
-
 def _two_jobs(
     h: Harness, engine: Engine, second: dict[str, Any] | None = None, **first: Any
 ) -> None:
     """`first` holds the host's share before `second` asks for one."""
     h.create(engine, request(TrainingJobName="first", **first))
-    _until(lambda: bool(h.ctx.ledger.allocations()))  # first's thread holds its share
+    until(lambda: bool(h.ctx.ledger.allocations()))  # first's thread holds its share
     h.create(engine, request(TrainingJobName="second", **(second or {})))
 
 
@@ -221,7 +211,7 @@ def test_a_job_that_does_not_fit_waits_in_pending(tmp_path: Path) -> None:
     _two_jobs(
         h, engine, AlgorithmSpecification=_algorithm("fake/long:latest"), StoppingCondition=long
     )
-    _until(lambda: h.store.require("second").secondary_status == "Pending")
+    until(lambda: h.store.require("second").secondary_status == "Pending")
     service.request_stop(h.store, "first", h.clock)  # its share is released: second starts
     engine.join(timeout=30)
     first, second = h.store.require("first"), h.store.require("second")
@@ -259,7 +249,7 @@ def test_stopping_a_pending_job_releases_its_place(tmp_path: Path) -> None:
     engine = Engine(h.ctx)
     long = {"MaxRuntimeInSeconds": 200_000}
     _two_jobs(h, engine, {"StoppingCondition": long}, StoppingCondition=long)
-    _until(lambda: h.store.require("second").secondary_status == "Pending")
+    until(lambda: h.store.require("second").secondary_status == "Pending")
     service.request_stop(h.store, "second", h.clock)
     engine.wait("second", timeout=30)
     assert h.statuses("second") == ["Starting", "Pending", "Stopping", "Stopped"]
@@ -382,7 +372,7 @@ def test_a_container_lost_while_stopping_still_ends_stopped(h: Harness) -> None:
 def test_an_engine_never_adopts_a_job_its_own_supervisor_runs(h: Harness) -> None:
     engine = Engine(h.ctx)
     h.create(engine, request(AlgorithmSpecification=_algorithm("fake/long:latest")))
-    _until(lambda: h.store.require("job-1").secondary_status == "Training")
+    until(lambda: h.store.require("job-1").secondary_status == "Training")
     with h.store.db.write() as conn:  # as if its heartbeat were late (a laptop waking up)
         conn.execute("UPDATE jobs SET lease_expires = 0")
     assert engine.adopt("job-1") is False
