@@ -195,3 +195,17 @@ def test_no_gpus_means_a_gpu_type_runs_on_cpus(tmp_path: Path, setting: GpuSetti
     assert "this host has no GPU, so the job runs on CPUs only" in (
         h.store.transitions("job-1")[0].message
     )
+
+
+def test_an_idle_warm_pool_gives_its_gpu_to_a_job_that_needs_it(tmp_path: Path) -> None:
+    h = _harness(tmp_path, gpus=GpuSetting("simulate", count=1))
+    keep = {**_gpu_job("x")["ResourceConfig"], "KeepAlivePeriodInSeconds": 600}
+    h.run(request(TrainingJobName="pooled", ResourceConfig=keep))
+    assert [a.job.startswith("pool:") for a in h.ctx.ledger.allocations()] == [True]
+    other = _gpu_job("other", AlgorithmSpecification=_ok(), HyperParameters={"lr": "0.1"})
+    h.run(other)  # does not match the pool: the pool is reclaimed for it, not waited for
+    assert h.store.require("other").status == "Completed"
+    assert _visible(h, "other") == h.ctx.gpus().uuids[0]
+    assert service.describe(h.store, "pooled", now=h.clock.now())["WarmPoolStatus"]["Status"] == (
+        "Terminated"
+    )
