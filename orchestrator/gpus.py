@@ -82,7 +82,7 @@ def parse_setting(raw: str | None) -> GpuSetting:
         return GpuSetting("simulate", count=int(count))
     items = tuple(item.strip() for item in value.split(","))
     for item in items:
-        if not (item.isdigit() or item.startswith(("GPU-", "MIG-"))):
+        if not (item.isdigit() or item.startswith("GPU-")):
             raise ValidationError(
                 f"{SETTING} must be 'none', 'simulate:N' or a comma list of GPU indexes or"
                 f" UUIDs (GPU-...), got {item!r}"

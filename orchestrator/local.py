@@ -219,7 +219,9 @@ class Orchestrator:
                 detected = detect_gpus()
         found = inventory(setting, detected)
         service.settle_warm_pools(self.store, self.clock.now())
-        return found, CapacityLedger(self.store.db).allocations()
+        ledger = CapacityLedger(self.store.db)
+        ledger.reap()  # shares of jobs that ended while nobody cleaned up: not held
+        return found, ledger.allocations()
 
     def close(self) -> None:
         """Stop the engine loop (running jobs are left to their supervisors)."""

@@ -45,7 +45,4 @@ def real_gpus(docker_client: object) -> object:
     found = detect_gpus()
     if not found:
         pytest.skip("no NVIDIA GPU here (nvidia-smi lists none): the test needs a real GPU")
-    info = docker_client.info()  # type: ignore[attr-defined]
-    if "nvidia" not in (info.get("Runtimes") or {}):
-        pytest.skip("this Docker has no NVIDIA runtime: install the NVIDIA Container Toolkit")
-    return found
+    return found  # a Docker without the NVIDIA Container Toolkit fails the test, saying so

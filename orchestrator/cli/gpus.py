@@ -7,15 +7,13 @@ import json
 from orchestrator.gpus import plural
 from orchestrator.local import Orchestrator
 from orchestrator.store.capacity import Allocation
-from orchestrator.store.pools import WarmPool
-
-POOL_PREFIX = "pool:"
+from orchestrator.store.pools import SHARE_PREFIX, WarmPool
 
 
 def _holder(allocation: Allocation, pools: dict[str, WarmPool]) -> str:
-    if not allocation.job.startswith(POOL_PREFIX):
+    if not allocation.job.startswith(SHARE_PREFIX):
         return allocation.job
-    pool = pools.get(allocation.job[len(POOL_PREFIX) :])
+    pool = pools.get(allocation.job.removeprefix(SHARE_PREFIX))
     return f"warm pool of {pool.holder}" if pool is not None else allocation.job
 
 

@@ -283,7 +283,7 @@ class Supervisor:
                 return True
             if not self.ctx.ledger.may_reclaim(self.spec.name, demand, capacity, now):
                 return False  # running or earlier jobs are in the way, not idle pools
-            if not reclaim_one(self.ctx):
+            if not reclaim_one(self.ctx, wants_gpus=demand.gpus > 0):
                 return False
 
     def _host_runner(self) -> HostRunner:
@@ -468,13 +468,20 @@ class Supervisor:
 
     def _fail(self, reason: str) -> None:
         """Move to Failed from wherever the job is (Stopping too: the stop could not finish);
-        never a job another engine owns or one that has ended."""
-        for _ in range(3):
+        never a job another engine owns or one that has ended. A container still running is
+        removed first: once the job has ended its share (and its GPUs) is free for others."""
+        closed = False
+        for _ in range(4):
             record = self.ctx.store.get(self.spec.name)
             if record is None or record.owner not in (None, self.owner):
                 return
             if is_terminal(record.secondary):
                 return
+            if not closed:
+                with _logged(f"closing the host of {self.spec.name}"):
+                    self._close_host()
+                closed = True
+                continue  # the job may have moved meanwhile: read it again
             now = self.ctx.clock.now()
             if self.ctx.store.move(
                 self.spec.name,

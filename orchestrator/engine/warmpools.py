@@ -17,7 +17,7 @@ from orchestrator.engine.context import EngineContext
 from orchestrator.lifecycle import is_terminal
 from orchestrator.pools import keeps_pool
 from orchestrator.spec import JobSpec
-from orchestrator.store.pools import WarmPool, WarmPoolStore
+from orchestrator.store.pools import SHARE_PREFIX, WarmPool, WarmPoolStore
 
 log = logging.getLogger(__name__)
 
@@ -83,9 +83,14 @@ def expire_pools(pools: WarmPoolStore, now: float) -> int:
     return ended
 
 
-def reclaim_one(ctx: EngineContext) -> bool:
-    """End the oldest Available pool so that a job that does not fit can run."""
-    for pool in ctx.pools.available():
+def reclaim_one(ctx: EngineContext, wants_gpus: bool = False) -> bool:
+    """End the oldest Available pool so that a job that does not fit can run; for a job that
+    needs GPUs, pools holding GPUs go first (ending the others may not help it)."""
+    pools = ctx.pools.available()
+    if wants_gpus:
+        holding = {a.job.removeprefix(SHARE_PREFIX) for a in ctx.ledger.allocations() if a.gpu_ids}
+        pools.sort(key=lambda pool: pool.id not in holding)  # stable: oldest first within
+    for pool in pools:
         if ctx.pools.terminate(pool.id, until=ctx.clock.now()) is not None:
             log.info("reclaimed the warm pool of %s for a job that did not fit", pool.holder)
             remove_cache(pool)

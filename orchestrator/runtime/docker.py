@@ -210,7 +210,7 @@ class DockerRuntime:
                 raise
             raise GpuRuntimeMissing(
                 f"this host's Docker has no NVIDIA container runtime, so it cannot give the"
-                f" container its GPUs ({exc.explanation}; the container was created with"
+                f" container its GPUs ({exc.explanation or exc}; the container was created with"
                 f" {self._device_requests(container_id)}): {INSTALL_NVIDIA_TOOLKIT}"
             ) from exc
 
@@ -218,7 +218,7 @@ class DockerRuntime:
         """What Docker recorded on the container, as `docker inspect` shows it."""
         try:
             host_config = self.api.inspect_container(container_id)["HostConfig"]
-        except docker.errors.DockerException:
+        except Exception:  # only a detail of the message: never let it mask the failure
             return "a device request"
         requests_ = [
             f"driver {r.get('Driver')} devices {','.join(r.get('DeviceIDs') or [])}"

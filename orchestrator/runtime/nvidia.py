@@ -8,20 +8,19 @@ GPUs or `orchestrator gpus` asks, so CPU-only runs never pay for it.
 
 from __future__ import annotations
 
-import logging
 import shutil
 import subprocess
 
+from orchestrator.errors import HostMisconfigured
 from orchestrator.gpus import QUERY_FIELDS, Gpu, parse_query
-
-log = logging.getLogger(__name__)
 
 TIMEOUT_SECONDS = 30.0
 
 
 def detect_gpus() -> tuple[Gpu, ...] | None:
-    """The GPUs `nvidia-smi` lists; None if there is no `nvidia-smi` or it cannot answer (no
-    driver loaded): a CPU host."""
+    """The GPUs `nvidia-smi` lists; None if there is no `nvidia-smi`: a CPU host. One that is
+    there and fails (no driver loaded, a hung GPU) is HostMisconfigured: GPU jobs fail with
+    its answer rather than silently run on CPUs, and the next job asks again."""
     executable = shutil.which("nvidia-smi")
     if executable is None:
         return None
@@ -36,5 +35,8 @@ def detect_gpus() -> tuple[Gpu, ...] | None:
         )
         return parse_query(done.stdout)
     except (OSError, subprocess.SubprocessError, ValueError) as exc:
-        log.warning("nvidia-smi could not list the GPUs, so none are used: %s", exc)
-        return None
+        detail = getattr(exc, "stderr", None) or getattr(exc, "stdout", None) or exc
+        raise HostMisconfigured(
+            f"nvidia-smi could not list this host's GPUs ({str(detail).strip()[:300]}): check"
+            " the NVIDIA driver, or set ORCHESTRATOR_GPUS=none to run GPU instance types on CPUs"
+        ) from exc

@@ -29,9 +29,12 @@ class WarmPool:
     cache: str
 
 
+SHARE_PREFIX = "pool:"
+
+
 def share(pool_id: str) -> str:
     """The capacity ledger's key for an Available pool's reservation."""
-    return f"pool:{pool_id}"
+    return f"{SHARE_PREFIX}{pool_id}"
 
 
 class WarmPoolStore:

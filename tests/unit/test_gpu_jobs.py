@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from orchestrator.engine.engine import Engine
+from orchestrator.errors import RuntimeFailure
 from orchestrator.gpus import GpuSetting, parse_query
 from orchestrator.operations import training_jobs as service
 from orchestrator.runtime.fake import FakeContainer
@@ -209,3 +210,25 @@ def test_an_idle_warm_pool_gives_its_gpu_to_a_job_that_needs_it(tmp_path: Path) 
     assert service.describe(h.store, "pooled", now=h.clock.now())["WarmPoolStatus"]["Status"] == (
         "Terminated"
     )
+
+
+def test_a_failed_job_frees_its_gpu_only_once_its_container_is_gone(tmp_path: Path) -> None:
+    h = _harness(tmp_path, gpus=GpuSetting("simulate", count=1))
+
+    def docker_breaks(now: float) -> None:
+        if now > 10:
+            raise RuntimeFailure("docker wait failed: the daemon restarted")
+
+    h.on_wait(docker_breaks)
+    move = h.store.move
+    removed_when_failed: list[bool] = []
+
+    def watched_move(name: str, current: Any, target: Any, *args: Any, **kwargs: Any) -> bool:
+        if target.value == "Failed":
+            removed_when_failed.append(_container(h, name).removed)
+        return move(name, current, target, *args, **kwargs)
+
+    h.store.move = watched_move  # type: ignore[method-assign]
+    h.run(_gpu_job("job-1"))  # the container runs on when its supervisor gives up on it
+    assert h.store.require("job-1").status == "Failed"
+    assert removed_when_failed == [True]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 from pathlib import Path
 
 import botocore.session
@@ -11,7 +12,7 @@ import pytest
 
 from orchestrator.capacity import Capacity, Demand, demand_of, gpu_shortfall, may_pass, never_fits
 from orchestrator.config import settings_from_env
-from orchestrator.errors import ValidationError
+from orchestrator.errors import HostMisconfigured, ValidationError
 from orchestrator.gpus import (
     Gpu,
     GpuSetting,
@@ -23,6 +24,7 @@ from orchestrator.gpus import (
 )
 from orchestrator.instance_table import INSTANCE_TABLE
 from orchestrator.instances import GIB, resources_of
+from orchestrator.runtime.nvidia import detect_gpus
 from orchestrator.store.capacity import CapacityLedger
 from orchestrator.store.db import Database
 from orchestrator.store.jobs import JobStore
@@ -236,3 +238,39 @@ def test_a_cpu_job_is_not_held_up_by_a_job_waiting_for_a_gpu(ledger: CapacityLed
     assert ledger.request("c", ONE_GPU, TWO_GPUS, 2.0) is None  # b was first
     assert ledger.request("b", ONE_GPU, TWO_GPUS, 2.0) == (A,)
     assert ledger.request("c", ONE_GPU, TWO_GPUS, 2.0) == (B,)
+
+
+# -- asking the driver -------------------------------------------------------------------------
+
+
+def _nvidia_smi_on_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, body: str) -> None:
+    """An `nvidia-smi` of our own first on PATH, answering as `body` says."""
+    script = tmp_path / "bin" / "nvidia-smi"
+    script.parent.mkdir()
+    script.write_text(f"#!/bin/sh\n{body}\n")
+    script.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{script.parent}:{os.environ['PATH']}")
+
+
+def test_detection_asks_nvidia_smi_for_its_csv(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    body = 'echo "$@" > "$(dirname "$0")/args"; printf "%s" "' + NVIDIA_SMI + '"'
+    _nvidia_smi_on_path(tmp_path, monkeypatch, body)
+    assert detect_gpus() == DETECTED
+    asked = (tmp_path / "bin" / "args").read_text().split()
+    assert asked == ["--query-gpu=index,uuid,name,memory.total", "--format=csv,noheader,nounits"]
+
+
+def test_no_nvidia_smi_is_a_cpu_host(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))
+    assert detect_gpus() is None
+
+
+def test_a_failing_nvidia_smi_is_a_misconfigured_host(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    message = "NVIDIA-SMI has failed because it couldn't communicate with the NVIDIA driver."
+    _nvidia_smi_on_path(tmp_path, monkeypatch, f'echo "{message}"; exit 9')
+    with pytest.raises(HostMisconfigured, match="couldn't communicate with the NVIDIA driver"):
+        detect_gpus()
