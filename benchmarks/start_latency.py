@@ -64,7 +64,7 @@ def in_process(orch: Orchestrator, name: str) -> tuple[float, float]:
     first_line = threading.Event()
     marks: list[float] = []
 
-    def on_line(stamp: float, text: str) -> None:
+    def on_line(stamp: float, host: str, text: str) -> None:
         if not first_line.is_set():
             marks.append(time.perf_counter())
             first_line.set()

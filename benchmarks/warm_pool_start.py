@@ -48,7 +48,7 @@ def first_line(orch: Orchestrator, name: str, role: str) -> float:
     seen = threading.Event()
     marks: list[float] = []
 
-    def on_line(stamp: float, text: str) -> None:
+    def on_line(stamp: float, host: str, text: str) -> None:
         if not seen.is_set():
             marks.append(time.perf_counter())
             seen.set()

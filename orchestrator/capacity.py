@@ -93,6 +93,19 @@ def demand_of(instance_type: str, instance_count: int, capacity: Capacity) -> De
     return Demand(cpus * instance_count, memory * instance_count, gpus, asked)
 
 
+def demand_of_groups(groups: Sequence[tuple[str, int]], capacity: Capacity) -> Demand:
+    """The whole job's share, every instance group's (instance type, count) together: a job
+    starts when all its hosts fit (gang placement), never half of it."""
+    total = Demand(0, 0)
+    asked = 0
+    for instance_type, count in groups:
+        part = demand_of(instance_type, count, capacity)
+        total = total.plus(part)
+        asked += part.asked_gpus
+    gpus = asked if capacity.strict_gpus else min(asked, len(capacity.gpus))
+    return Demand(total.cpus, total.memory_bytes, gpus, asked)
+
+
 def gpu_shortfall(instance_type: str, demand: Demand, capacity: Capacity) -> str | None:
     """What a job that asks for more GPUs than the host has runs on, said in its transitions."""
     if demand.asked_gpus <= demand.gpus:

@@ -57,22 +57,20 @@ class Failure:
         return f"{self.kind.value}: {self.message}"[:REASON_LIMIT]
 
 
-def from_exit(status: ExitStatus, failure_file: str | None) -> Failure:
-    """A container that exited non-zero: its failure file says why, else its exit status."""
+def from_exit(status: ExitStatus, failure_file: str | None, host: str | None = None) -> Failure:
+    """A container that exited non-zero: its failure file says why, else its exit status.
+    `host`: the host that failed, named when the job has several."""
     if failure_file:
         return Failure(FailureKind.ALGORITHM, failure_file)
+    container = f"the training container of {host}" if host else "the training container"
     if status.oom_killed:
         message = (
-            "the training container ran out of memory and was killed"
-            f" (exit code {status.code}, OOMKilled)"
+            f"{container} ran out of memory and was killed (exit code {status.code}, OOMKilled)"
         )
     elif status.code > 128:
-        message = (
-            f"the training container was killed by signal {status.code - 128}"
-            f" (exit code {status.code})"
-        )
+        message = f"{container} was killed by signal {status.code - 128} (exit code {status.code})"
     else:
-        message = f"the training container exited with code {status.code}"
+        message = f"{container} exited with code {status.code}"
     return Failure(FailureKind.ALGORITHM, message)
 
 

@@ -11,7 +11,7 @@ from orchestrator.clock import Clock, SystemClock
 from orchestrator.config import Settings, settings_from_env
 from orchestrator.engine.context import EngineContext
 from orchestrator.engine.engine import Engine
-from orchestrator.engine.logs import LineCallback, read_log
+from orchestrator.engine.logs import HostLineCallback, read_log
 from orchestrator.errors import ValidationError, training_job_not_found
 from orchestrator.gpus import GpuInventory, inventory
 from orchestrator.lifecycle import is_terminal
@@ -78,7 +78,7 @@ class Orchestrator:
         return self._engine
 
     def create_training_job(
-        self, request: dict[str, Any], on_line: LineCallback | None = None
+        self, request: dict[str, Any], on_line: HostLineCallback | None = None
     ) -> dict[str, str]:
         """Validate and store the job, then run it on this process's engine."""
         engine = self.engine

@@ -17,6 +17,9 @@ from orchestrator.metrics.scraper import MetricDefinition
 from orchestrator.pools import match_key
 
 DEFAULT_MAX_RUNTIME = 86_400
+# The group name of a job without ResourceConfig.InstanceGroups, as SageMaker writes it into
+# resourceconfig.json (seen in real job logs, and the training toolkit's default).
+HOMOGENEOUS_GROUP = "homogeneousCluster"
 
 
 @dataclass(frozen=True)
@@ -28,6 +31,27 @@ class ChannelSpec:
     distribution: str = "FullyReplicated"
     record_wrapper: str | None = None
     compression: str | None = None
+    # S3DataSource.InstanceGroupNames: only hosts of these groups get the channel (all if empty).
+    instance_groups: tuple[str, ...] = ()
+
+    def reaches(self, group: str) -> bool:
+        return not self.instance_groups or group in self.instance_groups
+
+
+@dataclass(frozen=True)
+class InstanceGroupSpec:
+    name: str
+    instance_type: str
+    count: int
+
+
+@dataclass(frozen=True)
+class HostSpec:
+    """One instance of the job: `algo-N`, its instance type and its instance group."""
+
+    name: str
+    instance_type: str
+    group: str
 
 
 DEFAULT_CHECKPOINT_PATH = "/opt/ml/checkpoints"
@@ -69,6 +93,29 @@ class JobSpec:
     max_wait_seconds: int | None = None
     keep_alive_seconds: int = 0
     pool_key: str = ""
+    # ResourceConfig.InstanceGroups (a heterogeneous cluster); empty: InstanceType x Count.
+    instance_groups: tuple[InstanceGroupSpec, ...] = ()
+
+    @property
+    def groups(self) -> tuple[InstanceGroupSpec, ...]:
+        if self.instance_groups:
+            return self.instance_groups
+        return (InstanceGroupSpec(HOMOGENEOUS_GROUP, self.instance_type, self.instance_count),)
+
+    @property
+    def hosts(self) -> tuple[HostSpec, ...]:
+        """algo-1 ... algo-N, numbered group after group in request order. SageMaker does not
+        document how it numbers hosts across groups (its examples show no order); this is
+        ours."""
+        hosts: list[HostSpec] = []
+        for group in self.groups:
+            for _ in range(group.count):
+                hosts.append(HostSpec(f"algo-{len(hosts) + 1}", group.instance_type, group.name))
+        return tuple(hosts)
+
+    @property
+    def distributed(self) -> bool:
+        return len(self.hosts) > 1
 
 
 def metric_definitions_of(request: Mapping[str, Any]) -> list[MetricDefinition]:
@@ -88,6 +135,14 @@ def _channel_spec(channel: Mapping[str, Any], default_mode: str) -> ChannelSpec:
         distribution=s3.get("S3DataDistributionType") or "FullyReplicated",
         record_wrapper=channel.get("RecordWrapperType"),
         compression=channel.get("CompressionType"),
+        instance_groups=tuple(s3.get("InstanceGroupNames") or ()),
+    )
+
+
+def _instance_groups(resources: Mapping[str, Any]) -> tuple[InstanceGroupSpec, ...]:
+    return tuple(
+        InstanceGroupSpec(g["InstanceGroupName"], g["InstanceType"], g["InstanceCount"])
+        for g in resources.get("InstanceGroups") or ()
     )
 
 
@@ -97,6 +152,14 @@ def job_spec(request: Mapping[str, Any], arn: str) -> JobSpec:
     resources = request["ResourceConfig"]
     mode = algo["TrainingInputMode"]
     stopping = request.get("StoppingCondition") or {}
+    groups = _instance_groups(resources)
+    # With InstanceGroups the request has no InstanceType/Count: the first group stands for
+    # them where one type is asked for (MaxPendingTime looks at every group).
+    instance_type = resources.get("InstanceType") or groups[0].instance_type
+    count = resources.get("InstanceCount") or sum(g.count for g in groups)
+    accelerated = any(is_accelerated(g.instance_type) for g in groups) or is_accelerated(
+        instance_type
+    )
     return JobSpec(
         name=request["TrainingJobName"],
         arn=arn,
@@ -108,15 +171,16 @@ def job_spec(request: Mapping[str, Any], arn: str) -> JobSpec:
         channels=[_channel_spec(c, mode) for c in request.get("InputDataConfig") or []],
         output_path=request["OutputDataConfig"]["S3OutputPath"],
         compress_model=request["OutputDataConfig"].get("CompressionType", "GZIP") != "NONE",
-        instance_type=resources["InstanceType"],
-        instance_count=resources["InstanceCount"],
+        instance_type=instance_type,
+        instance_count=count,
+        instance_groups=groups,
         volume_size_gb=resources.get("VolumeSizeInGB") or 30,
         max_runtime_seconds=stopping.get("MaxRuntimeInSeconds") or DEFAULT_MAX_RUNTIME,
         network_isolation=bool(request.get("EnableNetworkIsolation")),
         training_input_mode=mode,
         metric_definitions=metric_definitions_of(request),
         max_retry_attempts=(request.get("RetryStrategy") or {}).get("MaximumRetryAttempts", 0),
-        max_pending_seconds=_max_pending(stopping, resources["InstanceType"]),
+        max_pending_seconds=_max_pending(stopping, accelerated),
         checkpoint=_checkpoint_spec(request.get("CheckpointConfig")),
         spot=bool(request.get("EnableManagedSpotTraining")),
         max_wait_seconds=stopping.get("MaxWaitTimeInSeconds"),
@@ -125,13 +189,13 @@ def job_spec(request: Mapping[str, Any], arn: str) -> JobSpec:
     )
 
 
-def _max_pending(stopping: Mapping[str, Any], instance_type: str) -> int | None:
+def _max_pending(stopping: Mapping[str, Any], accelerated: bool) -> int | None:
     """The service model (StoppingCondition.MaxPendingTimeInSeconds): it "takes effect only
     for jobs that request accelerated computing instance types, such as instances in the ml.p,
     ml.g, and ml.trn families. It has no effect on jobs that request CPU-only instance types."
     """
     value = stopping.get("MaxPendingTimeInSeconds")
-    return value if value is not None and is_accelerated(instance_type) else None
+    return value if value is not None and accelerated else None
 
 
 def _checkpoint_spec(config: Mapping[str, Any] | None) -> CheckpointSpec | None:

@@ -27,9 +27,9 @@ class _Printer:
         with self.lock:
             print(text, flush=True)
 
-    def log(self, stamp: float, text: str) -> None:
+    def log(self, stamp: float, host: str, text: str) -> None:
         if not self.quiet:
-            self.line(f"  algo-1 | {text}")
+            self.line(f"  {host} | {text}")
 
 
 def _print_transitions(printer: _Printer, description: dict[str, Any], shown: int) -> int:

@@ -14,12 +14,12 @@ import threading
 import uuid
 
 from orchestrator.engine.context import EngineContext
-from orchestrator.engine.logs import LineCallback
+from orchestrator.engine.logs import HostLineCallback
 from orchestrator.engine.supervisor import Supervisor
 from orchestrator.engine.warmpools import expire_pools
 from orchestrator.errors import RuntimeFailure, ValidationError, training_job_not_found
 from orchestrator.lifecycle import is_terminal
-from orchestrator.runtime.protocol import LABEL_ATTEMPT, LABEL_JOB, LABEL_STORE, ContainerInfo
+from orchestrator.runtime.protocol import LABEL_ATTEMPT, LABEL_JOB, LABEL_STORE
 from orchestrator.spec import JobSpec, job_spec
 from orchestrator.store.jobs import JobRecord
 
@@ -45,7 +45,7 @@ class Engine:
 
     # -- jobs ------------------------------------------------------------------------------
 
-    def submit(self, spec: JobSpec, on_line: LineCallback | None = None) -> None:
+    def submit(self, spec: JobSpec, on_line: HostLineCallback | None = None) -> None:
         """Run a job that was stored with this engine as its owner."""
         supervisor = Supervisor(self.ctx, spec, self.owner, on_line)
         self._spawn(spec.name, supervisor.run)
@@ -59,7 +59,7 @@ class Engine:
         now = self.ctx.clock.now()
         return not is_terminal(record.secondary) and not record.has_live_owner(now)
 
-    def adopt(self, name: str, on_line: LineCallback | None = None) -> bool:
+    def adopt(self, name: str, on_line: HostLineCallback | None = None) -> bool:
         """Take over a job whose supervisor died; False if it has a live owner or ended."""
         with self._lock:  # the loop, a stop and `recover` may race to adopt the same job
             thread = self._threads.get(name)
@@ -117,24 +117,32 @@ class Engine:
 
     def reap(self) -> int:
         """Remove this store's containers whose job ended (or is gone) or whose attempt was
-        replaced, and the capacity shares of ended jobs."""
+        replaced, then such networks (once their containers are gone), and the capacity
+        shares of ended jobs."""
         removed = 0
         store_label = {LABEL_STORE: str(self.ctx.settings.database_path)}
         for container in self.ctx.runtime.find(store_label):
-            if self._leftover(container):
+            if self._leftover(container.labels):
                 try:
                     self.ctx.runtime.remove(container.id)
                     removed += 1
                 except RuntimeFailure:
                     log.warning("could not remove leftover container %s", container.id)
+        for network in self.ctx.runtime.find_networks(store_label):
+            if self._leftover(network.labels):
+                try:
+                    self.ctx.runtime.remove_network(network.id)
+                    removed += 1
+                except RuntimeFailure:  # a container still on it: the next tick
+                    log.warning("could not remove leftover network %s", network.name)
         self.ctx.ledger.reap()
         return removed
 
-    def _leftover(self, container: ContainerInfo) -> bool:
-        record = self.ctx.store.get(container.labels.get(LABEL_JOB, ""))
+    def _leftover(self, labels: dict[str, str]) -> bool:
+        record = self.ctx.store.get(labels.get(LABEL_JOB, ""))
         if record is None or is_terminal(record.secondary):
             return True
-        attempt = container.labels.get(LABEL_ATTEMPT, "")
+        attempt = labels.get(LABEL_ATTEMPT, "")
         return attempt.isdigit() and int(attempt) < record.attempt
 
     def close(self) -> None:

@@ -15,15 +15,21 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from orchestrator.engine.context import EngineContext
-from orchestrator.engine.logs import LineCallback, LogPump, complete_lines, lines_from
-from orchestrator.engine.placement import container_spec
+from orchestrator.engine.logs import (
+    HostLineCallback,
+    LineCallback,
+    LogPump,
+    complete_lines,
+    lines_from,
+)
+from orchestrator.engine.placement import SHARDED, container_spec, mounted
 from orchestrator.engine.recording import MetricRecorder
-from orchestrator.engine.workspace import Workspace
+from orchestrator.engine.workspace import Workspace, channels_of
 from orchestrator.errors import RuntimeFailure, StorageUnavailable
 from orchestrator.gpus import simulated_nvidia_smi
 from orchestrator.metrics.scraper import Scraper
 from orchestrator.runtime.protocol import LABEL_ATTEMPT, LABEL_HOST, ExitStatus
-from orchestrator.spec import JobSpec
+from orchestrator.spec import ChannelSpec, JobSpec
 from orchestrator.store.runs import HostRun
 
 if TYPE_CHECKING:
@@ -39,13 +45,15 @@ class HostRunner:
         spec: JobSpec,
         attempt: int,
         host: str = "algo-1",
-        on_line: LineCallback | None = None,
+        on_line: HostLineCallback | None = None,
         cache: Path | None = None,
         gpus: tuple[str, ...] = (),
+        network: str | None = None,
     ) -> None:
         self.ctx = ctx
         self.cache = cache  # the warm pool's persistent cache, if the job has a pool
-        self.gpus = gpus  # the UUIDs the ledger granted the job
+        self.gpus = gpus  # the UUIDs the ledger granted this host
+        self.network = network  # the job's network, for a distributed job
         self.spec = spec
         self.attempt = attempt
         self.host = host
@@ -78,16 +86,30 @@ class HostRunner:
     def download(self, check: Callable[[], None]) -> None:
         """Copy each channel in (FastFile channels are mounted at launch instead), then what
         CheckpointConfig.S3Uri holds into LocalPath."""
-        for channel in self.spec.channels:
-            if channel.input_mode == "FastFile" and self.ctx.objects.local_directory(channel.uri):
+        for channel in channels_of(self.spec, self.host):
+            if mounted(self.spec, channel) and self.ctx.objects.local_directory(channel.uri):
                 continue
-            self.ctx.objects.download_prefix(channel.uri, self.workspace.channel_dir(channel.name))
+            target = self.workspace.channel_dir(channel.name)
+            copied = self.ctx.objects.download_prefix(channel.uri, target, self._shard(channel))
+            if copied == 0 and channel.distribution == SHARDED:
+                log.warning(
+                    "%s gets no object of channel %s: it has fewer objects than the job has hosts",
+                    self.host,
+                    channel.name,
+                )
             check()
         sync = self._checkpoint_sync()
         if sync is not None:
             shutil.rmtree(self.workspace.checkpoint_dir, ignore_errors=True)
             restored = sync.restore()
             log.info("restored %d checkpoint file(s) of %s", restored, self.spec.name)
+
+    def _shard(self, channel: ChannelSpec) -> tuple[int, int] | None:
+        """(this host's position, how many hosts get the channel) for ShardedByS3Key."""
+        if channel.distribution != SHARDED or not self.spec.distributed:
+            return None
+        receivers = [h.name for h in self.spec.hosts if channel.reaches(h.group)]
+        return receivers.index(self.host), len(receivers)
 
     def _checkpoint_sync(self) -> CheckpointSync | None:
         if self.spec.checkpoint is None:
@@ -133,6 +155,7 @@ class HostRunner:
             self.cache,
             self.gpus,
             self._simulated_nvidia_smi(),
+            self.network,
         )
         self.container_id = self.ctx.runtime.create(spec)
         self.ctx.runs.set_container(self.spec.name, self.attempt, self.host, self.container_id)
@@ -180,10 +203,16 @@ class HostRunner:
             self.ctx.runtime.logs(self.container_id),
             path,
             skip_lines=skip_lines,
-            on_line=self.on_line,
+            on_line=self._line_callback(),
             now=self.ctx.clock.now,
             recorder=self._recorder(),
         ).start()
+
+    def _line_callback(self) -> LineCallback | None:
+        callback, host = self.on_line, self.host
+        if callback is None:
+            return None
+        return lambda stamp, text: callback(stamp, host, text)
 
     def _recorder(self) -> MetricRecorder | None:
         """A recorder resuming where the store says this host's stream was scraped to; lines

@@ -17,6 +17,8 @@ from orchestrator.engine.recording import MetricRecorder
 
 MAX_LINE_BYTES = 256 * 1024
 LineCallback = Callable[[float, str], None]
+# What the engine's callers get: (timestamp, host, line), e.g. (1700000000.0, "algo-2", "...").
+HostLineCallback = Callable[[float, str, str], None]
 
 
 def split_lines(chunks: Iterable[bytes], max_bytes: int = MAX_LINE_BYTES) -> Iterator[str]:

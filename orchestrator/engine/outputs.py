@@ -5,7 +5,7 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-from orchestrator.engine.workspace import Workspace
+from orchestrator.engine.workspace import Workspace, archive_merged
 from orchestrator.spec import JobSpec
 from orchestrator.storage.protocol import ObjectStore
 
@@ -15,15 +15,24 @@ def output_prefix(spec: JobSpec) -> str:
     return f"{spec.output_path.rstrip('/')}/{spec.name}/output"
 
 
-def upload_artifacts(objects: ObjectStore, spec: JobSpec, workspace: Workspace) -> str:
-    """Upload /opt/ml/model and /opt/ml/output/data; return the S3ModelArtifacts URI."""
+def upload_artifacts(objects: ObjectStore, spec: JobSpec, workspaces: list[Workspace]) -> str:
+    """Upload /opt/ml/model and /opt/ml/output/data of every host, each merged into one
+    archive; return the S3ModelArtifacts URI.
+
+    The developer guide ("How Amazon SageMaker processes training output"): if several
+    containers write to these directories "they should ensure no file/directory names clash.
+    SageMaker aggregates the result in a TAR file and uploads to S3". What wins a clash is not
+    documented; here algo-1's file does (the host frameworks treat as the leader)."""
     prefix = output_prefix(spec)
     with tempfile.TemporaryDirectory(prefix="orchestrator-upload-") as scratch:
-        output_tar = workspace.archive(workspace.output_data_dir, Path(scratch) / "output.tar.gz")
+        outputs = [w.output_data_dir for w in workspaces]
+        output_tar = archive_merged(outputs, Path(scratch) / "output.tar.gz")
         objects.upload_file(output_tar, f"{prefix}/output.tar.gz")
+        models = [w.model_dir for w in workspaces]
         if not spec.compress_model:
-            objects.upload_tree(workspace.model_dir, f"{prefix}/model")
+            for model in reversed(models):  # algo-1 last: its files win
+                objects.upload_tree(model, f"{prefix}/model")
             return f"{prefix}/model/"
-        model_tar = workspace.archive(workspace.model_dir, Path(scratch) / "model.tar.gz")
+        model_tar = archive_merged(models, Path(scratch) / "model.tar.gz")
         objects.upload_file(model_tar, f"{prefix}/model.tar.gz")
     return f"{prefix}/model.tar.gz"

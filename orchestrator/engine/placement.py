@@ -5,12 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 from orchestrator.engine.context import EngineContext
-from orchestrator.engine.workspace import Workspace
+from orchestrator.engine.workspace import Workspace, channels_of
 from orchestrator.gpus import GpuInventory
 from orchestrator.instances import resources_of
 from orchestrator.pools import CACHE_PATH, CACHE_VARIABLE
 from orchestrator.runtime.protocol import LABEL_ATTEMPT, LABEL_HOST, ContainerSpec, Mount
-from orchestrator.spec import JobSpec
+from orchestrator.spec import ChannelSpec, JobSpec
+
+SHARDED = "ShardedByS3Key"
 
 
 def command_of(spec: JobSpec) -> tuple[list[str] | None, list[str] | None]:
@@ -20,9 +22,9 @@ def command_of(spec: JobSpec) -> tuple[list[str] | None, list[str] | None]:
     return None, list(spec.arguments) if spec.arguments else ["train"]
 
 
-def limits_of(spec: JobSpec, host: tuple[int, int]) -> tuple[int, int]:
+def limits_of(instance_type: str, host: tuple[int, int]) -> tuple[int, int]:
     """(nano CPUs, memory bytes) of the instance type, capped at what the machine has."""
-    wanted = resources_of(spec.instance_type)
+    wanted = resources_of(instance_type)
     host_cpus, host_memory = host
     return min(wanted.vcpus, host_cpus) * 1_000_000_000, min(wanted.memory_bytes, host_memory)
 
@@ -45,6 +47,13 @@ def device_ids(gpus: tuple[str, ...], inventory: GpuInventory | None) -> list[st
     return list(gpus)
 
 
+def mounted(spec: JobSpec, channel: ChannelSpec) -> bool:
+    """A FastFile channel is mounted rather than copied, unless each host gets a share."""
+    return channel.input_mode == "FastFile" and not (
+        spec.distributed and channel.distribution == SHARDED
+    )
+
+
 def _mounts(
     ctx: EngineContext, spec: JobSpec, workspace: Workspace, cache: Path | None
 ) -> list[Mount]:
@@ -53,8 +62,8 @@ def _mounts(
         mounts.append(Mount(cache, CACHE_PATH))
     if spec.checkpoint is not None:
         mounts.append(Mount(workspace.checkpoint_dir, spec.checkpoint.local_path))
-    for channel in spec.channels:
-        if channel.input_mode != "FastFile":
+    for channel in channels_of(spec, workspace.host):
+        if not mounted(spec, channel):
             continue
         source = ctx.objects.local_directory(channel.uri)
         if source is not None:
@@ -76,10 +85,13 @@ def container_spec(
     cache: Path | None = None,
     gpus: tuple[str, ...] = (),
     nvidia_smi: Path | None = None,
+    network: str | None = None,
 ) -> ContainerSpec:
-    """`gpus`: the UUIDs the ledger granted; `nvidia_smi`: the simulated one, in simulate mode."""
+    """`gpus`: the UUIDs the ledger granted; `nvidia_smi`: the simulated one, in simulate mode;
+    `network`: the job's own network, where a distributed job's hosts find each other."""
     entrypoint, command = command_of(spec)
-    nano_cpus, memory = limits_of(spec, ctx.host())
+    me = next(h for h in spec.hosts if h.name == host)
+    nano_cpus, memory = limits_of(me.instance_type, ctx.host())
     environment = {
         **spec.environment,
         "TRAINING_JOB_NAME": spec.name,
@@ -102,6 +114,9 @@ def container_spec(
         labels={**ctx.job_labels(spec.name), LABEL_HOST: host, LABEL_ATTEMPT: str(attempt)},
         nano_cpus=nano_cpus,
         memory_bytes=memory,
-        network_disabled=spec.network_isolation,
+        # Isolated: no network at all, or for several hosts one that reaches only them.
+        network_disabled=spec.network_isolation and network is None,
         gpu_device_ids=device_ids(gpus, ctx.gpus() if gpus else None),
+        network=network,
+        network_aliases=[host] if network is not None else [],
     )

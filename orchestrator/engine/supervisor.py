@@ -14,13 +14,19 @@ import random
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from orchestrator.capacity import Capacity, Demand, demand_of, gpu_shortfall, never_fits
+from orchestrator.capacity import (
+    Capacity,
+    Demand,
+    demand_of_groups,
+    gpu_shortfall,
+    never_fits,
+)
 from orchestrator.engine.context import EngineContext
 from orchestrator.engine.heartbeat import Heartbeat
-from orchestrator.engine.hostrun import HostRunner
-from orchestrator.engine.logs import LineCallback
+from orchestrator.engine.hostgroup import HostGroup
+from orchestrator.engine.logs import HostLineCallback
 from orchestrator.engine.outputs import upload_artifacts
-from orchestrator.engine.warmpools import cache_dir, reclaim_one, settle_pool, take_pool
+from orchestrator.engine.warmpools import reclaim_one, settle_pool, take_pool
 from orchestrator.errors import (
     ContainerGone,
     InjectedFault,
@@ -90,7 +96,7 @@ class Supervisor:
         ctx: EngineContext,
         spec: JobSpec,
         owner: str,
-        on_line: LineCallback | None = None,
+        on_line: HostLineCallback | None = None,
     ) -> None:
         self.ctx = ctx
         self.spec = spec
@@ -102,7 +108,7 @@ class Supervisor:
         self.adopted = False
         self.limits = Limits(spec.max_runtime_seconds, spec.max_wait_seconds, spec.spot)
         self.chance = random.Random(f"{ctx.settings.spot_seed}:{spec.name}")
-        self.host: HostRunner | None = None
+        self.host: HostGroup | None = None
         self.pool: WarmPool | None = None
         self.gpu_note: str | None = None  # a GPU shortfall, said in the Starting message
         self.reused_from: str | None = None
@@ -255,7 +261,7 @@ class Supervisor:
     def _attempt(self) -> ExitStatus:
         if self.current != Secondary.DOWNLOADING:  # an adopted download was placed already
             self._place()
-        self.host = self._host_runner()
+        self.host = self._host_group()
         if self.current == Secondary.STARTING and self.attempt == 1:
             self._message(self._preparing())  # a retry's Starting keeps saying why
         self.host.prepare()
@@ -286,13 +292,10 @@ class Supervisor:
             if not reclaim_one(self.ctx, wants_gpus=demand.gpus > 0):
                 return False
 
-    def _host_runner(self) -> HostRunner:
-        cache = cache_dir(self.pool, "algo-1") if self.pool is not None else None
+    def _host_group(self) -> HostGroup:
         # The ledger says which GPUs are the job's, also to an engine that adopted it.
         gpus = self.ctx.ledger.gpus_of(self.spec.name)
-        return HostRunner(
-            self.ctx, self.spec, self.attempt, on_line=self.on_line, cache=cache, gpus=gpus
-        )
+        return HostGroup(self.ctx, self.spec, self.attempt, gpus, self.on_line, self.pool)
 
     def _preparing(self) -> str:
         text = PREPARING
@@ -307,12 +310,19 @@ class Supervisor:
         if self.spec.keep_alive_seconds and self.pool is None:
             self.pool, reused = take_pool(self.ctx, self.spec)
             self.reused_from = self.pool.holder if reused else None
-        capacity = self.ctx.capacity(with_gpus=resources_of(self.spec.instance_type).gpus > 0)
-        demand = demand_of(self.spec.instance_type, self.spec.instance_count, capacity)
+        groups = [(g.instance_type, g.count) for g in self.spec.groups]
+        wants_gpus = any(resources_of(instance_type).gpus for instance_type, _ in groups)
+        capacity = self.ctx.capacity(with_gpus=wants_gpus)
+        demand = demand_of_groups(groups, capacity)
         impossible = never_fits(demand, capacity)
         if impossible:
             raise NoCapacity(impossible)
-        self.gpu_note = gpu_shortfall(self.spec.instance_type, demand, capacity)
+        asking = self.spec.instance_type
+        if len(groups) > 1:
+            asking = "The cluster"
+        elif self.spec.instance_count > 1:
+            asking = f"The cluster ({self.spec.instance_count} x {self.spec.instance_type})"
+        self.gpu_note = gpu_shortfall(asking, demand, capacity)
         if self._granted(demand, capacity):
             if self.current == Secondary.PENDING:  # adopted while waiting: room now
                 self._advance(Secondary.STARTING, PREPARING)
@@ -437,12 +447,13 @@ class Supervisor:
         if status.code == 0:
             self._end(Secondary.COMPLETED, model_artifacts=artifacts)
             return
-        failure = from_exit(status, host.workspace.failure_reason())
+        named = host.failed_host if self.spec.distributed else None
+        failure = from_exit(status, host.failure_reason(), named)
         self._end(Secondary.FAILED, failure_reason=failure.reason, model_artifacts=artifacts)
 
     def _upload(self) -> str:
         try:
-            return upload_artifacts(self.ctx.objects, self.spec, self._require_host().workspace)
+            return upload_artifacts(self.ctx.objects, self.spec, self._require_host().workspaces)
         except StorageFailure as exc:  # keep its class: an outage is retried, bad data is not
             raise type(exc)(f"could not upload the training artifacts: {exc}") from exc
 
@@ -514,7 +525,7 @@ class Supervisor:
         with _logged(f"releasing the lease of {self.spec.name}"):
             self.ctx.store.release(self.spec.name, self.owner)
 
-    def _require_host(self) -> HostRunner:
+    def _require_host(self) -> HostGroup:
         if self.host is None:
             raise RuntimeFailure(f"job {self.spec.name} has no running host")
         return self.host
@@ -527,11 +538,10 @@ class Supervisor:
             return self._attempt  # no container yet: this attempt starts over, same number
         if record.secondary == Secondary.INTERRUPTED:
             return self._resume_interrupted
-        self.host = self._host_runner()
-        run = self.ctx.runs.get(self.spec.name, self.attempt, self.host.host)
-        if record.secondary == Secondary.TRAINING and (run is None or not run.started):
-            return self._relaunch  # died before the container started: nothing ran yet
-        attached = self.host.attach(run)
+        self.host = self._host_group()
+        if record.secondary == Secondary.TRAINING and not self.host.launched():
+            return self._relaunch  # died before every container started: start them over
+        attached = self.host.attach()
         if record.secondary == Secondary.UPLOADING:
             return lambda: ExitStatus(record.exit_code or 0)
         if attached:
@@ -543,7 +553,7 @@ class Supervisor:
     def _relaunch(self) -> ExitStatus:
         """Start this attempt's container on the workspace its data was downloaded to."""
         host = self._require_host()
-        if not host.workspace.root.exists():
+        if not host.prepared():
             raise ContainerGone(f"the workspace of attempt {self.attempt} is gone")
         host.launch(replace_leftovers=True)
         self._message(MESSAGES[Secondary.TRAINING])
@@ -553,9 +563,11 @@ class Supervisor:
         raise StopRequested
 
     def _lost_container(self) -> ExitStatus:
+        which = "a training container" if self.spec.distributed else "the training container"
+        host = "" if self.spec.distributed else f" of {self.spec.hosts[0].name}"
         raise ContainerGone(
-            f"the training container of {self._require_host().host} (attempt {self.attempt})"
-            " is gone, and the process that supervised it had ended"
+            f"{which}{host} (attempt {self.attempt}) is gone, and the process that supervised"
+            " it had ended"
         )
 
     # -- moves -----------------------------------------------------------------------------

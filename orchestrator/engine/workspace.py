@@ -9,10 +9,9 @@ import tarfile
 from pathlib import Path
 from typing import Any
 
-from orchestrator.spec import JobSpec
+from orchestrator.spec import ChannelSpec, JobSpec
 
 FAILURE_REASON_LIMIT = 1024
-GROUP_NAME = "homogeneousCluster"
 
 
 class Workspace:
@@ -50,11 +49,11 @@ class Workspace:
             self.root / "checkpoints",
         ):
             directory.mkdir(parents=True, exist_ok=True)
-        for channel in spec.channels:
+        for channel in channels_of(spec, self.host):
             self.channel_dir(channel.name).mkdir(parents=True, exist_ok=True)
         self._write_json("hyperparameters.json", dict(spec.hyperparameters))
         self._write_json("resourceconfig.json", resource_config(spec, self.host))
-        self._write_json("inputdataconfig.json", input_data_config(spec))
+        self._write_json("inputdataconfig.json", input_data_config(spec, self.host))
         if spec.checkpoint is not None:  # as the platform writes it; frameworks read it
             self._write_json(
                 "checkpointconfig.json",
@@ -81,40 +80,68 @@ class Workspace:
         text = raw.decode("utf-8", errors="replace").strip()
         return text[:FAILURE_REASON_LIMIT] or None
 
-    def archive(self, source: Path, target: Path) -> Path:
-        """tar.gz of a directory's contents; symlinks are stored as links, never followed."""
-        target.parent.mkdir(parents=True, exist_ok=True)
-        with tarfile.open(target, "w:gz", compresslevel=6) as tar:
-            if source.is_dir():
-                for entry in sorted(source.iterdir()):
-                    tar.add(entry, arcname=entry.name, recursive=True)
-        return target
-
     def remove(self) -> None:
         shutil.rmtree(self.root, ignore_errors=True)
 
 
+def archive_merged(sources: list[Path], target: Path) -> Path:
+    """One tar.gz of the contents of several directories (the hosts' /opt/ml/model, in host
+    order); a path in more than one is taken from the first that has it. Symlinks are stored
+    as links, never followed."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    chosen: dict[str, Path] = {}
+    for source in sources:
+        for path in _entries(source):
+            chosen.setdefault(path.relative_to(source).as_posix(), path)
+    with tarfile.open(target, "w:gz", compresslevel=6) as tar:
+        for name in sorted(chosen):
+            tar.add(chosen[name], arcname=name, recursive=False)
+    return target
+
+
+def _entries(root: Path) -> list[Path]:
+    """Every file, link and directory below `root`, without following links."""
+    if not root.is_dir() or root.is_symlink():
+        return []
+    found: list[Path] = []
+    for directory, dirs, files in os.walk(root):
+        base = Path(directory)
+        found.extend(base / name for name in dirs + files)
+    return found
+
+
 def resource_config(spec: JobSpec, host: str) -> dict[str, Any]:
-    hosts = [f"algo-{i}" for i in range(1, spec.instance_count + 1)]
+    """/opt/ml/input/config/resourceconfig.json of one host. `hosts` is "sorted
+    lexicographically" (developer guide, "How Amazon SageMaker AI Runs Your Training Image"),
+    so algo-10 comes before algo-2; each group lists its own hosts."""
+    me = next(h for h in spec.hosts if h.name == host)
     return {
         "current_host": host,
-        "current_instance_type": spec.instance_type,
-        "current_group_name": GROUP_NAME,
-        "hosts": hosts,
+        "current_instance_type": me.instance_type,
+        "current_group_name": me.group,
+        "hosts": sorted(h.name for h in spec.hosts),
         "instance_groups": [
             {
-                "instance_group_name": GROUP_NAME,
-                "instance_type": spec.instance_type,
-                "hosts": hosts,
+                "instance_group_name": group.name,
+                "instance_type": group.instance_type,
+                "hosts": sorted(h.name for h in spec.hosts if h.group == group.name),
             }
+            for group in spec.groups
         ],
         "network_interface_name": "eth0",
     }
 
 
-def input_data_config(spec: JobSpec) -> dict[str, dict[str, str]]:
+def channels_of(spec: JobSpec, host: str) -> list[ChannelSpec]:
+    """The channels this host gets: all, but for those whose InstanceGroupNames leave out
+    its group (a heterogeneous cluster)."""
+    group = next(h.group for h in spec.hosts if h.name == host)
+    return [channel for channel in spec.channels if channel.reaches(group)]
+
+
+def input_data_config(spec: JobSpec, host: str) -> dict[str, dict[str, str]]:
     config: dict[str, dict[str, str]] = {}
-    for channel in spec.channels:
+    for channel in channels_of(spec, host):
         entry = {
             "TrainingInputMode": channel.input_mode,
             "S3DistributionType": channel.distribution,

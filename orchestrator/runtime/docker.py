@@ -26,7 +26,13 @@ from orchestrator.errors import (
 )
 from orchestrator.gpus import Gpu
 from orchestrator.runtime.nvidia import detect_gpus
-from orchestrator.runtime.protocol import ContainerInfo, ContainerSpec, ExitStatus
+from orchestrator.runtime.protocol import (
+    ContainerInfo,
+    ContainerSpec,
+    ExitStatus,
+    NetworkInfo,
+    NetworkSpec,
+)
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -162,8 +168,16 @@ class DockerRuntime:
             labels=spec.labels,
             host_config=host_config,
             network_disabled=spec.network_disabled,
+            networking_config=self._networking(spec),
         )
         return str(created["Id"])
+
+    def _networking(self, spec: ContainerSpec) -> dict[str, Any] | None:
+        """The job network's endpoint: its host names resolve to this container there."""
+        if spec.network is None:
+            return None
+        endpoint = self.api.create_endpoint_config(aliases=spec.network_aliases or None)
+        return {"EndpointsConfig": {spec.network: endpoint}}  # what NetworkingConfig holds
 
     @staticmethod
     def _host_config(spec: ContainerSpec) -> dict[str, Any]:
@@ -184,6 +198,8 @@ class DockerRuntime:
         }
         if spec.network_disabled:
             config["network_mode"] = "none"
+        elif spec.network is not None:
+            config["network_mode"] = spec.network
         if spec.gpu_device_ids:
             config["device_requests"] = [
                 docker.types.DeviceRequest(
@@ -266,6 +282,28 @@ class DockerRuntime:
             ContainerInfo(c["Id"], dict(c.get("Labels") or {}), c.get("State") == "running")
             for c in found
         ]
+
+    @_mapped
+    def create_network(self, spec: NetworkSpec) -> str:
+        existing = self.api.networks(names=[spec.name])
+        exact = [n for n in existing if n.get("Name") == spec.name]
+        if exact:  # left by an engine that died after creating it: same attempt, reuse
+            return str(exact[0]["Id"])
+        created = self.api.create_network(
+            spec.name, driver="bridge", internal=spec.internal, labels=spec.labels
+        )
+        return str(created["Id"])
+
+    @_idempotent
+    def remove_network(self, network_id: str) -> None:
+        with contextlib.suppress(docker.errors.NotFound):
+            self.api.remove_network(network_id)
+
+    @_idempotent
+    def find_networks(self, labels: dict[str, str]) -> list[NetworkInfo]:
+        selectors = [f"{key}={value}" for key, value in labels.items()]
+        found = self.api.networks(filters={"label": selectors})
+        return [NetworkInfo(n["Id"], n["Name"], dict(n.get("Labels") or {})) for n in found]
 
     def gpus(self) -> tuple[Gpu, ...] | None:
         """The local machine's GPUs: the engine this client reaches is assumed to run here

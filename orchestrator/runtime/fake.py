@@ -16,7 +16,14 @@ from pathlib import Path
 from orchestrator.clock import Clock
 from orchestrator.errors import ContainerGone, GpuRuntimeMissing, ImageNotFound, RuntimeFailure
 from orchestrator.gpus import Gpu
-from orchestrator.runtime.protocol import ContainerInfo, ContainerSpec, ExitStatus, Mount
+from orchestrator.runtime.protocol import (
+    ContainerInfo,
+    ContainerSpec,
+    ExitStatus,
+    Mount,
+    NetworkInfo,
+    NetworkSpec,
+)
 
 SIGTERM_EXIT = 143
 SIGKILL_EXIT = 137
@@ -73,12 +80,15 @@ class FakeRuntime:
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
         self.fail_create: RuntimeFailure | None = None
+        self.networks: dict[str, NetworkSpec] = {}
 
     def create(self, spec: ContainerSpec) -> str:
         if self.fail_create is not None:
             raise self.fail_create
         if spec.image not in self.programs:
             raise ImageNotFound(f"image {spec.image!r} is not on this Docker engine")
+        if spec.network is not None and spec.network not in self.networks:
+            raise RuntimeFailure(f"docker create failed: network {spec.network} not found")
         container_id = f"fake{next(self._ids)}"
         with self._lock:
             self.containers[container_id] = FakeContainer(
@@ -159,3 +169,26 @@ class FakeRuntime:
 
     def gpus(self) -> tuple[Gpu, ...] | None:
         return self.host_gpus
+
+    def create_network(self, spec: NetworkSpec) -> str:
+        with self._lock:
+            self.networks.setdefault(spec.name, spec)
+        return spec.name
+
+    def remove_network(self, network_id: str) -> None:
+        with self._lock:
+            attached = [
+                c.id
+                for c in self.containers.values()
+                if not c.removed and c.spec.network == network_id
+            ]
+            if attached:
+                raise RuntimeFailure(f"network {network_id} has active endpoints: {attached}")
+            self.networks.pop(network_id, None)
+
+    def find_networks(self, labels: dict[str, str]) -> list[NetworkInfo]:
+        return [
+            NetworkInfo(name, name, dict(spec.labels))
+            for name, spec in list(self.networks.items())
+            if all(spec.labels.get(k) == v for k, v in labels.items())
+        ]

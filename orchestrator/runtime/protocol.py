@@ -37,6 +37,19 @@ class ContainerSpec:
     network_disabled: bool = False
     # NVIDIA GPUs by UUID: Docker gets a device request for exactly these.
     gpu_device_ids: list[str] = field(default_factory=list)
+    # A network of the job's own (a distributed job), and the names it answers to there.
+    network: str | None = None
+    network_aliases: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class NetworkSpec:
+    """A network for one attempt of a distributed job: its hosts reach each other by name.
+    `internal`: nothing outside it (EnableNetworkIsolation)."""
+
+    name: str
+    labels: dict[str, str]
+    internal: bool = False
 
 
 @dataclass(frozen=True)
@@ -50,6 +63,13 @@ class ContainerInfo:
     id: str
     labels: dict[str, str]
     running: bool
+
+
+@dataclass(frozen=True)
+class NetworkInfo:
+    id: str
+    name: str
+    labels: dict[str, str]
 
 
 class Runtime(Protocol):
@@ -72,6 +92,15 @@ class Runtime(Protocol):
 
     def find(self, labels: dict[str, str]) -> list[ContainerInfo]:
         """Containers carrying all these labels, running or not."""
+
+    def create_network(self, spec: NetworkSpec) -> str:
+        """Create the network (an existing one of that name is reused); return its id."""
+
+    def remove_network(self, network_id: str) -> None:
+        """Remove a network whose containers are gone; a missing one is not an error."""
+
+    def find_networks(self, labels: dict[str, str]) -> list[NetworkInfo]:
+        """Networks carrying all these labels."""
 
     def capacity(self) -> tuple[int, int]:
         """(CPUs, memory bytes) of the host the containers run on."""

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from orchestrator.errors import StorageFailure, StorageUnavailable
+from orchestrator.sharding import shard as shard_of
 
 _PLATFORM_ERRNOS = frozenset({errno.ENOSPC, errno.EIO, errno.EDQUOT, errno.EROFS})
 
@@ -60,9 +61,14 @@ class LocalObjectStore:
         path = self._checked(bucket / key, bucket, uri)
         return path if path.is_dir() else None
 
-    def download_prefix(self, uri: str, destination: Path) -> int:
+    def download_prefix(
+        self, uri: str, destination: Path, shard: tuple[int, int] | None = None
+    ) -> int:
         copied = 0
-        for source, relative in self._objects(uri):
+        objects = list(self._objects(uri))
+        if shard is not None:
+            objects = shard_of(sorted(objects, key=lambda found: found[1]), *shard)
+        for source, relative in objects:
             target = destination / relative
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(source, target, follow_symlinks=False)

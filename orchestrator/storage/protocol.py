@@ -7,9 +7,12 @@ from typing import Protocol
 
 
 class ObjectStore(Protocol):
-    def download_prefix(self, uri: str, destination: Path) -> int:
+    def download_prefix(
+        self, uri: str, destination: Path, shard: tuple[int, int] | None = None
+    ) -> int:
         """Copy every object under `uri` (an S3 key prefix or a file:// path) into
-        `destination`; return how many files were copied. Raises StorageFailure."""
+        `destination`; return how many files were copied. Raises StorageFailure. `shard`
+        (position, count): only that host's share (ShardedByS3Key, see sharding.py)."""
 
     def local_directory(self, uri: str) -> Path | None:
         """A directory on this machine holding exactly the objects under `uri`, if there is

@@ -43,11 +43,6 @@ _UNSUPPORTED: list[tuple[tuple[str, ...], Callable[[Any], bool], str]] = [
         bool,
         f"TrainingImageConfig (a private registry) {NOT_YET}; build or load the image locally",
     ),
-    (
-        ("ResourceConfig", "InstanceGroups"),
-        bool,
-        f"ResourceConfig.InstanceGroups (heterogeneous clusters) {NOT_YET}",
-    ),
     (("ResourceConfig", "TrainingPlanArn"), bool, f"ResourceConfig.TrainingPlanArn {NOT_YET}"),
     (
         ("ResourceConfig", "InstancePlacementConfig"),
@@ -81,24 +76,74 @@ def _resource_errors(request: Request) -> list[str]:
     resources = request.get("ResourceConfig")
     if not isinstance(resources, Mapping):
         return ["ResourceConfig is required: give InstanceType and InstanceCount"]
+    groups = resources.get("InstanceGroups")
+    if groups:
+        return _group_errors(resources, groups) + _channel_group_errors(request, groups)
     errors = [
         f"ResourceConfig.{field} is required"
         for field in ("InstanceType", "InstanceCount")
-        if resources.get(field) is None and not resources.get("InstanceGroups")
+        if resources.get(field) is None
     ]
-    instance_type = resources.get("InstanceType")
-    if isinstance(instance_type, str) and not known(instance_type):
-        # The model's enum is checked first; this catches a type the enum has and the
-        # resource table (instance_table.py) does not yet: refused rather than guessed.
-        errors.append(
-            f"ResourceConfig.InstanceType {instance_type!r} has no known vCPU, memory and GPU"
-            " figures here, so it cannot be placed; choose another training instance type"
-        )
+    errors += _type_errors("ResourceConfig.InstanceType", resources.get("InstanceType"))
     count = resources.get("InstanceCount")
     if isinstance(count, int) and count < 1:
         errors.append(f"ResourceConfig.InstanceCount must be at least 1, got {count}")
-    if isinstance(count, int) and count > 1:
-        errors.append(f"ResourceConfig.InstanceCount > 1 (distributed training) {NOT_YET}")
+    return errors + _channel_group_errors(request, [])
+
+
+def _type_errors(field: str, instance_type: Any) -> list[str]:
+    if isinstance(instance_type, str) and not known(instance_type):
+        # The model's enum is checked first; this catches a type the enum has and the
+        # resource table (instance_table.py) does not yet: refused rather than guessed.
+        return [
+            f"{field} {instance_type!r} has no known vCPU, memory and GPU figures here, so it"
+            " cannot be placed; choose another training instance type"
+        ]
+    return []
+
+
+def _group_errors(resources: Request, groups: list[Any]) -> list[str]:
+    """A heterogeneous cluster (developer guide, "Train using a heterogeneous cluster"): the
+    groups replace InstanceType and InstanceCount (the SageMaker SDK refuses both together; the
+    model does not say, so we refuse too), each named once, each with at least one instance."""
+    errors = [
+        f"ResourceConfig.{field} cannot be given with ResourceConfig.InstanceGroups: give the"
+        " instance types and counts in the groups"
+        for field in ("InstanceType", "InstanceCount")
+        if resources.get(field) is not None
+    ]
+    names = [g.get("InstanceGroupName") for g in groups if isinstance(g, Mapping)]
+    for name in sorted({str(n) for n in names if names.count(n) > 1}):
+        errors.append(f"ResourceConfig.InstanceGroups names the group {name!r} more than once")
+    for index, group in enumerate(groups, start=1):
+        if not isinstance(group, Mapping):
+            continue
+        field = f"ResourceConfig.InstanceGroups.{index}"
+        errors += _type_errors(f"{field}.InstanceType", group.get("InstanceType"))
+        count = group.get("InstanceCount")
+        if isinstance(count, int) and count < 1:
+            errors.append(f"{field}.InstanceCount must be at least 1, got {count}")
+    return errors
+
+
+def _channel_group_errors(request: Request, groups: list[Any]) -> list[str]:
+    """S3DataSource.InstanceGroupNames must name groups of ResourceConfig.InstanceGroups."""
+    names = {g.get("InstanceGroupName") for g in groups if isinstance(g, Mapping)}
+    errors = []
+    for channel in request.get("InputDataConfig") or []:
+        asked = _truthy(channel, "DataSource", "S3DataSource", "InstanceGroupNames") or []
+        where = f"InputDataConfig channel {channel.get('ChannelName')!r}"
+        if asked and not groups:
+            errors.append(
+                f"{where}: S3DataSource.InstanceGroupNames needs ResourceConfig.InstanceGroups"
+            )
+            continue
+        for name in asked:
+            if name not in names:
+                errors.append(
+                    f"{where}: S3DataSource.InstanceGroupNames names {name!r}, which is not an"
+                    " instance group of ResourceConfig.InstanceGroups"
+                )
     return errors
 
 

@@ -114,7 +114,8 @@ def test_logs_of_every_attempt_are_kept_in_the_hosts_log(h: Harness) -> None:
     supervisor = h.supervisor(request(RetryStrategy=RETRY_TWICE))
 
     def lose_attempt_1_once_logged(now: float) -> None:
-        host = supervisor.host
+        group = supervisor.host
+        host = group.runners[0] if group is not None else None
         if host is not None and host.attempt == 1 and host.pump is not None:
             host.pump.join()  # its output was read before it vanished
             assert host.container_id is not None

@@ -264,8 +264,10 @@ def _orphan_in_training(h: Harness, log_lines: int) -> None:
         supervisor.run()
     del h.runtime.wait  # the class's own wait again
     supervisor.heartbeat.stop()
-    assert supervisor.host is not None and supervisor.host.pump is not None
-    supervisor.host.pump.join()
+    assert supervisor.host is not None
+    pump = supervisor.host.runners[0].pump
+    assert pump is not None
+    pump.join()
     log = h.ctx.log_path("job-1")
     kept = log.read_text().splitlines(keepends=True)[:log_lines]
     log.write_text("".join(kept) + "1700000000.0\tepoch (torn")  # died mid-write

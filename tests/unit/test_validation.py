@@ -83,10 +83,6 @@ def test_missing_required_member() -> None:
     ("changes", "field"),
     [
         (
-            {"ResourceConfig": {"InstanceType": "ml.m5.large", "InstanceCount": 2}},
-            "InstanceCount > 1",
-        ),
-        (
             {"AlgorithmSpecification": {"TrainingImage": "x", "TrainingInputMode": "Pipe"}},
             "Pipe input mode",
         ),
