@@ -42,6 +42,11 @@ class FakeProgram:
     sigterm_exit_code: int = SIGTERM_EXIT
     oom: bool = False
     on_start: Callable[[Path], None] | None = None
+    # Another behaviour on some hosts of a distributed job, by host name (algo-2: ...).
+    per_host: dict[str, FakeProgram] = field(default_factory=dict)
+
+    def on(self, host: str) -> FakeProgram:
+        return self.per_host.get(host, self)
 
 
 @dataclass
@@ -92,7 +97,7 @@ class FakeRuntime:
         container_id = f"fake{next(self._ids)}"
         with self._lock:
             self.containers[container_id] = FakeContainer(
-                container_id, spec, self.programs[spec.image]
+                container_id, spec, self.programs[spec.image].on(spec.hostname)
             )
         return container_id
 

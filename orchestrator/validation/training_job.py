@@ -237,7 +237,7 @@ def _channel_errors(channel: Mapping[str, Any], index: int, default_mode: str) -
         return errors or [f"{where}: DataSource.S3DataSource is required"]
     if s3.get("S3DataType") != "S3Prefix":
         errors.append(f"{where}: S3DataType {s3.get('S3DataType')} {NOT_YET}; use S3Prefix")
-    for field in ("AttributeNames", "InstanceGroupNames", "ModelAccessConfig", "HubAccessConfig"):
+    for field in ("AttributeNames", "ModelAccessConfig", "HubAccessConfig"):
         if s3.get(field):
             errors.append(f"{where}: S3DataSource.{field} {NOT_YET}")
     errors += _uri_errors(str(s3.get("S3Uri", "")), f"{where}: S3Uri")
