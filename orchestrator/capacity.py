@@ -95,7 +95,9 @@ def demand_of(instance_type: str, instance_count: int, capacity: Capacity) -> De
 
 def demand_of_groups(groups: Sequence[tuple[str, int]], capacity: Capacity) -> Demand:
     """The whole job's share, every instance group's (instance type, count) together: a job
-    starts when all its hosts fit (gang placement), never half of it."""
+    starts when all its hosts fit (gang placement), never half of it. Like one instance, the
+    whole job asks at most for the host: a cluster bigger than the machine (three
+    ml.m5.large on a 16 GiB laptop) runs alone on it, its containers sharing it."""
     total = Demand(0, 0)
     asked = 0
     for instance_type, count in groups:
@@ -103,7 +105,9 @@ def demand_of_groups(groups: Sequence[tuple[str, int]], capacity: Capacity) -> D
         total = total.plus(part)
         asked += part.asked_gpus
     gpus = asked if capacity.strict_gpus else min(asked, len(capacity.gpus))
-    return Demand(total.cpus, total.memory_bytes, gpus, asked)
+    cpus = min(total.cpus, capacity.host_cpus)
+    memory = min(total.memory_bytes, capacity.host_memory_bytes)
+    return Demand(cpus, memory, gpus, asked)
 
 
 def gpu_shortfall(instance_type: str, demand: Demand, capacity: Capacity) -> str | None:

@@ -22,6 +22,7 @@ from orchestrator.operations.resources import update_keep_alive
 from orchestrator.runtime.protocol import Runtime
 from orchestrator.search import service as search_service
 from orchestrator.search.records import SearchPage, TrainingJobRecord
+from orchestrator.spec import host_names
 from orchestrator.storage.local import LocalObjectStore
 from orchestrator.storage.protocol import ObjectStore
 from orchestrator.store.capacity import Allocation, CapacityLedger
@@ -125,18 +126,31 @@ class Orchestrator:
     def log_events(
         self, name: str, follow: bool = False, poll: float = 0.2
     ) -> Iterator[tuple[float, str]]:
-        """(timestamp, line) of the job's container output; with follow, until it ends."""
-        name = self.store.require(name).name  # a missing job is an error, not an empty log
-        path = EngineContext.log_file(self.settings, name)
-        offset = 0
+        """(timestamp, line) of the job's container output, every host's; with follow, until
+        it ends."""
+        for stamp, _host, text in self.host_log_events(name, follow, poll):
+            yield stamp, text
+
+    def host_log_events(
+        self, name: str, follow: bool = False, poll: float = 0.2
+    ) -> Iterator[tuple[float, str, str]]:
+        """(timestamp, host, line) of every host's output, in time order as it is read."""
+        record = self.store.require(name)  # a missing job is an error, not an empty log
+        hosts = host_names(record.request)
+        paths = {host: EngineContext.log_file(self.settings, record.name, host) for host in hosts}
+        offsets = dict.fromkeys(hosts, 0)
         while True:
-            # Ask before reading: once it has ended, every line is already in the file.
-            ended = follow and self.settled(name)
-            events, offset = read_log(path, offset)
-            yield from events
-            if not follow or (ended and not events):
+            # Ask before reading: once it has ended, every line is already in the files.
+            ended = follow and self.settled(record.name)
+            batch: list[tuple[float, str, str]] = []
+            for host, path in paths.items():
+                events, offsets[host] = read_log(path, offsets[host])
+                batch.extend((stamp, host, text) for stamp, text in events)
+            batch.sort(key=lambda event: event[0])  # stable: a host's lines keep their order
+            yield from batch
+            if not follow or (ended and not batch):
                 return
-            if not events:
+            if not batch:
                 time.sleep(poll)
 
     def upload(self, source: Path, uri: str) -> int:

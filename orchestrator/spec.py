@@ -118,6 +118,15 @@ class JobSpec:
         return len(self.hosts) > 1
 
 
+def host_names(request: Mapping[str, Any]) -> list[str]:
+    """algo-1 ... algo-N of a stored request, without building its whole spec."""
+    resources = request.get("ResourceConfig") or {}
+    count = resources.get("InstanceCount") or sum(
+        g.get("InstanceCount", 0) for g in resources.get("InstanceGroups") or ()
+    )
+    return [f"algo-{i}" for i in range(1, max(count, 1) + 1)]
+
+
 def metric_definitions_of(request: Mapping[str, Any]) -> list[MetricDefinition]:
     algorithm = request.get("AlgorithmSpecification") or {}
     return [

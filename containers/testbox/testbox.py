@@ -14,6 +14,11 @@ cache NAME          print what the warm pool cache holds, then add the file NAME
 gpus SECONDS        print NVIDIA_VISIBLE_DEVICES and the GPUs `nvidia-smi --list-gpus` shows (as
                     the SageMaker training toolkit counts them for SM_NUM_GPUS), write them to
                     /opt/ml/model/gpus.json, then sleep (SIGTERM: exit 0)
+mesh SECONDS        (several hosts) connect to every other host by its name from
+                    resourceconfig.json, print "connected to algo-N", wait until every other
+                    host has connected back, then sleep (SIGTERM: exit 0)
+fail-on HOST MSG    on HOST: write MSG to the failure file and exit 2; elsewhere sleep 600
+channels            print each channel's files ("channel NAME: a,b"), exit 0
 contract            copy what the platform provided (config files, env, channels, network
                     interfaces) into /opt/ml/model/contract.json, exit 0
 """
@@ -86,6 +91,64 @@ def gpus(args):
     write("model/gpus.json", json.dumps(report))
     sys.stdout.flush()
     sleep(args or ["0"])
+
+
+MESH_PORT = 7777
+
+
+def _resource_config():
+    return _read(os.path.join(OPT_ML, "input", "config", "resourceconfig.json"))
+
+
+def mesh(args):
+    import socket
+    import threading
+
+    config = _resource_config()
+    me, peers = config["current_host"], [h for h in config["hosts"] if h != config["current_host"]]
+    heard = set()
+    everyone = threading.Event()
+    server = socket.create_server(("", MESH_PORT))
+
+    def serve():
+        while len(heard) < len(peers):
+            connection, _ = server.accept()
+            with connection:
+                heard.add(connection.recv(64).decode())
+                connection.sendall(me.encode())
+        everyone.set()
+
+    threading.Thread(target=serve, daemon=True).start()
+    for peer in peers:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                with socket.create_connection((peer, MESH_PORT), timeout=5) as connection:
+                    connection.sendall(me.encode())
+                    answer = connection.recv(64).decode()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
+        print(f"connected to {peer} (answered {answer})", flush=True)
+    if peers and not everyone.wait(120):
+        fail([f"{me} heard only from {sorted(heard)}"])
+    print(f"mesh complete on {me}", flush=True)
+    sleep(args or ["0"])
+
+
+def fail_on(args):
+    if _resource_config()["current_host"] == args[0]:
+        fail(args[1:])
+    sleep(["600"])
+
+
+def channels(_args):
+    data = os.path.join(OPT_ML, "input", "data")
+    for channel in sorted(os.listdir(data)) if os.path.isdir(data) else []:
+        files = sorted(os.listdir(os.path.join(data, channel)))
+        print(f"channel {channel}: {','.join(files)}", flush=True)
 
 
 def _read(path):
@@ -182,7 +245,8 @@ def flood(args):
 
 MODES = {"train": ok, "ok": ok, "fail": fail, "exit": exit_with, "sleep": sleep,
          "ignore-term": ignore_term, "contract": contract, "gpus": gpus, "metrics": metrics,
-         "flood": flood, "checkpoint": checkpoint, "cache": cache}
+         "flood": flood, "checkpoint": checkpoint, "cache": cache, "mesh": mesh,
+         "fail-on": fail_on, "channels": channels}
 
 if __name__ == "__main__":
     mode = sys.argv[1] if len(sys.argv) > 1 else "train"

@@ -1,7 +1,8 @@
 """The CloudWatch Logs subset that the SageMaker SDK and `aws logs` use for training jobs.
 
-Group `/aws/sagemaker/TrainingJobs`, one stream per host named `<job>/algo-1-<epoch>`, read
-from the job's log file. Forward tokens carry a byte offset into that file, so following a
+Group `/aws/sagemaker/TrainingJobs`, one stream per host named `<job>/algo-N-<epoch>` (the
+developer guide: "[training-job-name]/algo-[instance-number-in-cluster]-[epoch_timestamp]"),
+read from that host's log file. Forward tokens carry a byte offset into that file, so following a
 long log reads only what is new.
 """
 
@@ -16,6 +17,7 @@ from typing import Any
 from orchestrator.config import Settings
 from orchestrator.engine.context import EngineContext
 from orchestrator.errors import ProtocolError
+from orchestrator.spec import host_names
 from orchestrator.store.jobs import JobRecord, JobStore, ListQuery
 from orchestrator.validation.model import validate_shape
 
@@ -42,28 +44,45 @@ def _ms(seconds: float) -> int:
     return int(seconds * 1000)
 
 
+@dataclass(frozen=True)
+class _Stream:
+    record: JobRecord
+    host: str
+    path: Path
+
+    @property
+    def name(self) -> str:
+        return stream_name(self.record, self.host)
+
+
 class LogsApi:
     def __init__(self, store: JobStore, settings: Settings) -> None:
         self.store = store
         self.settings = settings
 
-    def _path(self, record: JobRecord) -> Path:
-        return EngineContext.log_file(self.settings, record.name)
+    def _of(self, record: JobRecord) -> list[_Stream]:
+        """The job's streams whose host has written anything, in stream-name order."""
+        streams = [
+            _Stream(record, host, EngineContext.log_file(self.settings, record.name, host))
+            for host in host_names(record.request)
+        ]
+        return sorted((s for s in streams if s.path.exists()), key=lambda s: s.name)
 
-    def _stream(self, name: str) -> tuple[JobRecord, Path]:
+    def _stream(self, name: str) -> _Stream:
         record = self.store.get(name.split("/", 1)[0])
-        if record is None or stream_name(record) != name or not self._path(record).exists():
+        found = [s for s in self._of(record) if s.name == name] if record is not None else []
+        if not found:
             raise _not_found("log stream")
-        return record, self._path(record)
+        return found[0]
 
-    def _streams(self, prefix: str) -> list[JobRecord]:
+    def _streams(self, prefix: str) -> list[_Stream]:
         job_prefix = prefix.split("/", 1)[0]
         records, _ = self.store.page(
             ListQuery(
                 name_prefix=job_prefix, sort_by="Name", sort_order="Ascending", max_results=10_000
             )
         )
-        return [r for r in records if stream_name(r).startswith(prefix) and self._path(r).exists()]
+        return [s for r in records for s in self._of(r) if s.name.startswith(prefix)]
 
     def describe_log_streams(self, request: dict[str, Any]) -> dict[str, Any]:
         validate_shape(request, "DescribeLogStreamsRequest", SERVICE)
@@ -80,12 +99,12 @@ class LogsApi:
             response["nextToken"] = str(start + limit)
         return response
 
-    def _describe(self, record: JobRecord) -> dict[str, Any]:
-        events = _events(self._path(record), 0)
-        name = stream_name(record)
+    def _describe(self, found: _Stream) -> dict[str, Any]:
+        events = _events(found.path, 0)
+        name = found.name
         stream: dict[str, Any] = {
             "logStreamName": name,
-            "creationTime": _ms(record.creation_time),
+            "creationTime": _ms(found.record.creation_time),
             "arn": f"arn:aws:logs:{self.settings.region}:{self.settings.account_id}:log-group:"
             f"{GROUP}:log-stream:{name}",
             "storedBytes": 0,
@@ -101,7 +120,7 @@ class LogsApi:
     def get_log_events(self, request: dict[str, Any]) -> dict[str, Any]:
         validate_shape(request, "GetLogEventsRequest", SERVICE)
         _check_group(request)
-        _, path = self._stream(request["logStreamName"])
+        path = self._stream(request["logStreamName"]).path
         limit = min(request.get("limit", MAX_EVENTS), MAX_EVENTS)
         token = request.get("nextToken")
         if token is not None and not _POSITION.fullmatch(token):
@@ -133,8 +152,8 @@ class LogsApi:
         validate_shape(request, "FilterLogEventsRequest", SERVICE)
         _check_group(request)
         names = request.get("logStreamNames")
-        records = (
-            [self._stream(n)[0] for n in names]
+        streams = (
+            [self._stream(n) for n in names]
             if names
             else self._streams(request.get("logStreamNamePrefix", ""))
         )
@@ -143,23 +162,23 @@ class LogsApi:
         skip = _index_token(request.get("nextToken"))
         found: list[dict[str, Any]] = []
         window = (request.get("startTime"), request.get("endTime"))
-        for record in records:
-            for event in _within(_events(self._path(record), 0), *window):
+        for stream in streams:
+            for event in _within(_events(stream.path, 0), *window):
                 if matches(event.text):
                     found.append(
                         {
-                            "logStreamName": stream_name(record),
+                            "logStreamName": stream.name,
                             "timestamp": _ms(event.stamp),
                             "message": event.text,
                             "ingestionTime": _ms(event.stamp),
-                            "eventId": f"{record.name}-{event.start}",
+                            "eventId": f"{stream.record.name}-{stream.host}-{event.start}",
                         }
                     )
         found.sort(key=lambda event: int(event["timestamp"]))
         response: dict[str, Any] = {
             "events": found[skip : skip + limit],
             "searchedLogStreams": [
-                {"logStreamName": stream_name(r), "searchedCompletely": True} for r in records
+                {"logStreamName": s.name, "searchedCompletely": True} for s in streams
             ],
         }
         if skip + limit < len(found):

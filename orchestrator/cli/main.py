@@ -21,6 +21,7 @@ from orchestrator.cli.serve import serve
 from orchestrator.config import settings_from_env
 from orchestrator.errors import OrchestratorError
 from orchestrator.local import Orchestrator
+from orchestrator.spec import host_names
 
 EXIT_BAD_INPUT = 2
 
@@ -159,8 +160,10 @@ def _dispatch(args: argparse.Namespace, orch: Orchestrator) -> int:
     if args.command == "gpus":
         return show_gpus(orch, args.json)
     if args.command == "logs":
-        for stamp, text in orch.log_events(args.name, follow=args.follow):
-            print(f"{local_time(stamp)} {text}", flush=True)
+        hosts = len(host_names(orch.store.require(args.name).request))
+        for stamp, host, text in orch.host_log_events(args.name, follow=args.follow):
+            prefix = f"{host} | " if hosts > 1 else ""  # one host: its lines as they are
+            print(f"{local_time(stamp)} {prefix}{text}", flush=True)
         return 0
     if args.command == "serve":
         return serve(orch, args.host, args.port)

@@ -27,6 +27,10 @@ def leftover_containers(client: Any, settings: Settings) -> list[Any]:
     )
 
 
+def leftover_networks(client: Any, settings: Settings) -> list[Any]:
+    return list(client.networks.list(filters={"label": f"{LABEL_STORE}={settings.database_path}"}))
+
+
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     return Settings(home=tmp_path / "home", stop_grace_seconds=2, poll_seconds=0.1, lease_seconds=2)
@@ -40,6 +44,9 @@ def orch(settings: Settings, docker_client: Any) -> Iterator[Orchestrator]:
     for container in leftover_containers(docker_client, settings):
         with contextlib.suppress(docker.errors.NotFound):  # already on its way out
             container.remove(force=True)
+    for network in leftover_networks(docker_client, settings):
+        with contextlib.suppress(docker.errors.NotFound):
+            network.remove()
     shutil.rmtree(settings.home, ignore_errors=True)
 
 

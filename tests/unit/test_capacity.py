@@ -11,6 +11,7 @@ from orchestrator.capacity import (
     Capacity,
     Demand,
     demand_of,
+    demand_of_groups,
     fits,
     host_capacity,
     never_fits,
@@ -113,3 +114,11 @@ def test_shares_of_ended_jobs_are_reaped(jobs: JobStore) -> None:
     with jobs.db.write() as conn:
         conn.execute("UPDATE jobs SET status = 'Failed', secondary_status = 'Failed'")
     assert ledger.reap() == 1 and ledger.allocations() == []
+
+
+def test_a_cluster_bigger_than_the_host_asks_for_the_whole_host_and_runs_alone() -> None:
+    capacity = host_capacity(2, 16 * GIB)  # a laptop: 8 schedulable vCPUs (overcommit 4)
+    three = demand_of_groups([("ml.m5.large", 3)], capacity)  # 6 vCPUs, 24 GiB in the cloud
+    assert (three.cpus, three.memory_bytes) == (2, 16 * GIB)
+    assert never_fits(three, capacity) is None
+    assert not fits(three, demand_of("ml.m5.large", 1, capacity), capacity)  # alone, then
