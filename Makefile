@@ -4,6 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 EXAMPLE_IMAGE := orchestrator/linear-regression:latest
+DISTRIBUTED_IMAGE := orchestrator/distributed-regression:latest
 TEST_IMAGE := orchestrator/testbox:latest
 EXAMPLE := examples/linear-regression
 
@@ -21,8 +22,9 @@ images:
 	@docker info >/dev/null 2>&1 || { echo "no Docker daemon answers: start Docker first" >&2; exit 1; }
 	@base=$$(containers/choose-base.sh) && echo "base image: $$base" && \
 	docker build --quiet --build-arg BASE_IMAGE=$$base -t $(EXAMPLE_IMAGE) containers/linear-regression >/dev/null && \
+	docker build --quiet --build-arg BASE_IMAGE=$$base -t $(DISTRIBUTED_IMAGE) containers/distributed-regression >/dev/null && \
 	docker build --quiet --build-arg BASE_IMAGE=$$base -t $(TEST_IMAGE) containers/testbox >/dev/null && \
-	echo "built $(EXAMPLE_IMAGE) $(TEST_IMAGE)"
+	echo "built $(EXAMPLE_IMAGE) $(DISTRIBUTED_IMAGE) $(TEST_IMAGE)"
 
 run: install images
 	$(BIN)/orchestrator upload $(EXAMPLE)/data s3://examples/linear-regression/train

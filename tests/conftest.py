@@ -8,6 +8,7 @@ from collections.abc import Iterator
 import pytest
 
 EXAMPLE_IMAGE = "orchestrator/linear-regression:latest"
+DISTRIBUTED_IMAGE = "orchestrator/distributed-regression:latest"
 TEST_IMAGE = "orchestrator/testbox:latest"
 
 
@@ -27,7 +28,7 @@ def docker_client() -> Iterator[object]:
         client.ping()
     except Exception as exc:  # any failure to reach the daemon means: no Docker here
         _unavailable(f"no Docker daemon answers ({type(exc).__name__})")
-    for image in (EXAMPLE_IMAGE, TEST_IMAGE):
+    for image in (EXAMPLE_IMAGE, DISTRIBUTED_IMAGE, TEST_IMAGE):
         try:
             client.images.get(image)
         except Exception:
