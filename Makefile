@@ -49,6 +49,7 @@ bench: install images
 	$(BIN)/python benchmarks/api_throughput.py
 	$(BIN)/python benchmarks/checkpoint_sync.py
 	$(BIN)/python benchmarks/warm_pool_start.py
+	$(BIN)/python benchmarks/distributed_start.py
 	$(MAKE) bench-search
 
 # MLflow is installed into its own venv, only for the comparison: the project never needs it.

@@ -105,12 +105,10 @@ class HostGroup:
         return all(runner.workspace.root.exists() for runner in self.runners)
 
     def prepare(self) -> None:
-        for runner in self.runners:
-            runner.prepare()
+        self._each(lambda runner: runner.prepare())
 
     def download(self, check: Callable[[], None]) -> None:
-        for runner in self.runners:
-            runner.download(check)
+        self._each(lambda runner: runner.download(check))
 
     def launch(self, replace_leftovers: bool = False) -> None:
         if self.network is not None:
