@@ -33,6 +33,7 @@ def match_key(request: Mapping[str, Any]) -> str:
             request.get("RoleArn"),
             resources.get("InstanceType"),
             resources.get("InstanceCount"),
+            resources.get("InstanceGroups"),
             resources.get("VolumeSizeInGB"),
             resources.get("VolumeKmsKeyId"),
             sorted(vpc.get("Subnets") or []),
