@@ -65,8 +65,12 @@ class CheckpointSync:
         objects: ObjectStore,
         scan_seconds: float = 5.0,
         settle_seconds: float = 0.1,
+        mirror_deletes: bool = True,
     ) -> None:
+        """`mirror_deletes=False` where several hosts share S3Uri (a distributed job): a file
+        one host never had, or deleted, may be another host's checkpoint."""
         self.local_dir = local_dir
+        self.mirror_deletes = mirror_deletes
         self.prefix = uri.rstrip("/")
         self.objects = objects
         self.scan_seconds = scan_seconds
@@ -225,7 +229,9 @@ class CheckpointSync:
         uri = f"{self.prefix}/{relative}"
         try:
             if signature is None:
-                if relative in self.uploaded:
+                if relative in self.uploaded and not self.mirror_deletes:
+                    del self.uploaded[relative]  # forgotten here, kept in S3Uri for the others
+                elif relative in self.uploaded:
                     self.objects.delete(uri)
                     del self.uploaded[relative]
                     self.deletes += 1

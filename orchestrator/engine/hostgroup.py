@@ -28,10 +28,6 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-# How long each host but the first is waited on per poll: its exit is noticed within a poll.
-_GLANCE_SECONDS = 0.01
-
-
 def network_name(spec: JobSpec, attempt: int) -> str:
     return f"orchestrator-{spec.name}-{attempt}"
 
@@ -127,12 +123,20 @@ class HostGroup:
         return True
 
     def attach(self) -> bool:
-        """Re-attach to every host's container after an adoption; False if one is gone."""
+        """Re-attach to every host's container after an adoption; False if one is gone. The
+        attempt is over then: the hosts still there get SIGTERM and the grace period, as
+        when a host fails, before the job moves on."""
         attached = [
-            runner.attach(self.ctx.runs.get(self.spec.name, self.attempt, runner.host))
+            runner
             for runner in self.runners
+            if runner.attach(self.ctx.runs.get(self.spec.name, self.attempt, runner.host))
         ]
-        return all(attached)
+        if len(attached) == len(self.runners):
+            return True
+        grace = self.ctx.settings.stop_grace_seconds
+        for runner, status in zip(attached, self._stop_each(attached, grace), strict=True):
+            self.exits[runner.host] = status
+        return False
 
     # -- watching --------------------------------------------------------------------------
 
@@ -142,7 +146,9 @@ class HostGroup:
         Every host exited 0: status 0."""
         waiting = [r for r in self.runners if r.host not in self.exits]
         for position, runner in enumerate(waiting):
-            status = runner.wait(timeout if position == 0 else _GLANCE_SECONDS)
+            # The first host still running is waited on; the others are looked at (a cheap
+            # inspect), so a host that fails anywhere is noticed within one poll.
+            status = runner.wait(timeout) if position == 0 else runner.poll()
             if status is None:
                 continue
             self.exits[runner.host] = status

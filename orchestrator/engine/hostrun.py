@@ -122,6 +122,7 @@ class HostRunner:
                 self.spec.checkpoint.s3_uri,
                 self.ctx.objects,
                 scan_seconds=self.ctx.settings.checkpoint_scan_seconds,
+                mirror_deletes=not self.spec.distributed,
             )
         return self.sync
 
@@ -241,6 +242,11 @@ class HostRunner:
         """The exit status, or None while it runs; ContainerGone if it vanished."""
         assert self.container_id is not None
         return self.ctx.runtime.wait(self.container_id, timeout=timeout)
+
+    def poll(self) -> ExitStatus | None:
+        """The exit status if the container has exited, without waiting."""
+        assert self.container_id is not None
+        return self.ctx.runtime.poll(self.container_id)
 
     def stop(self, grace: float) -> ExitStatus:
         """SIGTERM, the grace period, SIGKILL; then the exit status."""

@@ -95,8 +95,19 @@ def archive_merged(sources: list[Path], target: Path) -> Path:
             chosen.setdefault(path.relative_to(source).as_posix(), path)
     with tarfile.open(target, "w:gz", compresslevel=6) as tar:
         for name in sorted(chosen):
+            if _under_a_non_directory(name, chosen):
+                continue  # a later host's `x/f` where an earlier host has a file `x`
             tar.add(chosen[name], arcname=name, recursive=False)
     return target
+
+
+def _under_a_non_directory(name: str, chosen: dict[str, Path]) -> bool:
+    parts = name.split("/")
+    for depth in range(1, len(parts)):
+        parent = chosen.get("/".join(parts[:depth]))
+        if parent is not None and (parent.is_symlink() or not parent.is_dir()):
+            return True
+    return False
 
 
 def _entries(root: Path) -> list[Path]:

@@ -133,7 +133,7 @@ def _idempotent(func: Callable[P, T]) -> Callable[P, T]:
 _BEING_REMOVED = frozenset({"removing", "dead"})
 
 # Calls on one container: a 404 there means the container vanished.
-_ON_A_CONTAINER = frozenset({"start", "wait", "stop"})
+_ON_A_CONTAINER = frozenset({"start", "wait", "poll", "stop"})
 # A 4xx here (a bad entrypoint, an impossible mount or limit) is the request's fault.
 _MAKING_A_CONTAINER = frozenset({"create", "start"})
 
@@ -257,6 +257,15 @@ class DockerRuntime:
             # removed: a lost instance, not a training process killed by signal 9.
             raise ContainerGone(f"the container was removed while it ran ({state['Status']})")
         return ExitStatus(int(result["StatusCode"]), bool(state.get("OOMKilled")))
+
+    @_idempotent
+    def poll(self, container_id: str) -> ExitStatus | None:
+        state = self.api.inspect_container(container_id)["State"]
+        if state.get("Status") in _BEING_REMOVED:
+            raise ContainerGone(f"the container was removed while it ran ({state['Status']})")
+        if state.get("Status") != "exited":
+            return None
+        return ExitStatus(int(state.get("ExitCode", 0)), bool(state.get("OOMKilled")))
 
     @_idempotent
     def stop(self, container_id: str, grace_seconds: float) -> None:

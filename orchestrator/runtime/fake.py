@@ -139,6 +139,11 @@ class FakeRuntime:
             self._settle(container)
         return container.exit
 
+    def poll(self, container_id: str) -> ExitStatus | None:
+        container = self._get(container_id)
+        self._settle(container)
+        return container.exit
+
     def stop(self, container_id: str, grace_seconds: float) -> None:
         container = self._get(container_id)
         self._settle(container)

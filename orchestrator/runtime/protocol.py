@@ -81,6 +81,9 @@ class Runtime(Protocol):
     def wait(self, container_id: str, timeout: float) -> ExitStatus | None:
         """The exit status once the container has exited; None if still running at timeout."""
 
+    def poll(self, container_id: str) -> ExitStatus | None:
+        """The exit status if the container has exited, else None, without waiting."""
+
     def stop(self, container_id: str, grace_seconds: float) -> None:
         """SIGTERM, wait up to grace_seconds, then SIGKILL."""
 

@@ -188,6 +188,19 @@ def test_wait_returns_none_while_the_program_runs(backend: Backend, tmp_path: Pa
     assert backend.runtime.wait(container_id, timeout=POLL_SECONDS) is None
 
 
+def test_poll_answers_at_once_none_while_running_then_the_exit(
+    backend: Backend, tmp_path: Path
+) -> None:
+    running = backend.run(["sleep", "30"], tmp_path / "a")
+    assert backend.runtime.poll(running) is None
+    exiting = backend.run(["exit", "3"], tmp_path / "b")
+    assert wait_for_exit(backend.runtime, exiting) == ExitStatus(3)
+    assert backend.runtime.poll(exiting) == ExitStatus(3)
+    backend.runtime.remove(running)
+    with pytest.raises(ContainerGone):
+        backend.runtime.poll(running)
+
+
 # -- stopping ------------------------------------------------------------------------------
 
 

@@ -126,3 +126,16 @@ def test_every_host_survives_kill_9_of_its_engine_and_is_adopted(
         assert sum("mesh complete" in line for line in lines) == 1
     assert logged(orch, "adopted", "sleeping", times=3)
     wait_until(lambda: _nothing_left(docker_client, settings), "containers and network to go")
+
+
+def test_network_isolation_keeps_the_hosts_together_on_an_internal_network(
+    orch: Orchestrator, docker_client: Any, settings: Settings
+) -> None:
+    request = job("isolated", ["mesh", "600"], ResourceConfig=THREE, EnableNetworkIsolation=True)
+    orch.create_training_job(request)
+    wait_until(lambda: _all_logged(orch, "isolated", "mesh complete"), "the mesh", 120)
+    networks = leftover_networks(docker_client, settings)
+    assert [n.attrs["Internal"] for n in networks] == [True]
+    assert networks[0].name == "orchestrator-isolated-1"
+    orch.stop_training_job("isolated")
+    assert orch.wait("isolated", timeout=120)["SecondaryStatus"] == "Stopped"

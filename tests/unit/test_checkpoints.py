@@ -137,6 +137,26 @@ def test_an_engine_restarted_mid_training_uploads_only_what_it_missed(
     assert second.uploads == 1 and second.deletes == 1
 
 
+def test_hosts_sharing_s3uri_never_delete_each_others_checkpoints(
+    tmp_path: Path, store: LocalObjectStore
+) -> None:
+    leader, worker = tmp_path / "algo-1", tmp_path / "algo-2"
+    leader.mkdir()
+    (leader / "ckpt-7.pt").write_text("weights")
+    CheckpointSync(leader, URI, store, scan_seconds=60.0, mirror_deletes=False).finish()
+    # An engine adopts the job: algo-2's sync starts on a LocalPath without algo-1's file.
+    adopted = CheckpointSync(worker, URI, store, scan_seconds=60.0, mirror_deletes=False)
+    adopted.start()
+    (worker / "mine.pt").write_text("w")
+    adopted.finish()
+    (worker / "mine.pt").unlink()  # and one it wrote itself, deleted later, stays too
+    again = CheckpointSync(worker, URI, store, scan_seconds=60.0, mirror_deletes=False)
+    again.start()
+    again.finish()
+    assert _remote(store) == {"ckpt-7.pt": "weights", "mine.pt": "w"}
+    assert adopted.deletes == again.deletes == 0
+
+
 def test_uploads_that_keep_failing_become_an_error(
     local: Path, store: LocalObjectStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:

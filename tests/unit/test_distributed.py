@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from orchestrator.engine.engine import Engine
-from orchestrator.engine.workspace import resource_config
+from orchestrator.engine.workspace import archive_merged, resource_config
 from orchestrator.errors import ValidationError
 from orchestrator.gpus import GpuSetting
 from orchestrator.operations import training_jobs as service
@@ -21,6 +21,7 @@ from orchestrator.validation.training_job import validate_create_training_job
 from tests.unit.harness import Died, Harness, killed, recovered, request, until
 
 THREE = {"InstanceType": "ml.m5.large", "InstanceCount": 3, "VolumeSizeInGB": 10}
+HOSTS = ("algo-1", "algo-2", "algo-3")
 LONG = {"MaxRuntimeInSeconds": 200_000}
 
 
@@ -376,3 +377,52 @@ def test_instance_group_rules(
         channel["DataSource"]["S3DataSource"]["InstanceGroupNames"] = channel_groups
     with pytest.raises(ValidationError, match=message):
         validate_create_training_job(request(ResourceConfig=resources, InputDataConfig=[channel]))
+
+
+def test_metrics_are_scraped_from_every_host(h: Harness) -> None:
+    per_host = {
+        host: FakeProgram(duration=5, lines=[f"loss={i}.5"]) for i, host in enumerate(HOSTS, 1)
+    }
+    h.program("fake/metrics:latest", duration=5, per_host=per_host)
+    algorithm = {
+        **_algorithm("fake/metrics:latest"),
+        "MetricDefinitions": [{"Name": "loss", "Regex": r"loss=([0-9.]+)"}],
+    }
+    h.run(_distributed(AlgorithmSpecification=algorithm))
+    record = h.store.require("job-1")
+    values = sorted(p.value for p in h.metrics.series(record.arn, "loss"))
+    assert values == [1.5, 2.5, 3.5]
+    assert {h_: h.ctx.runs.scraped_lines("job-1", h_) for h_ in HOSTS} == dict.fromkeys(HOSTS, 1)
+
+
+def test_a_merge_keeps_a_file_of_algo_1_over_a_folder_of_another_host(tmp_path: Path) -> None:
+    first, second = tmp_path / "algo-1", tmp_path / "algo-2"
+    (second / "weights").mkdir(parents=True)
+    (second / "weights" / "shard.bin").write_text("2")
+    (second / "extra").mkdir()
+    (second / "extra" / "note.txt").write_text("2")
+    first.mkdir()
+    (first / "weights").write_text("1")
+    (first / "link").symlink_to("/etc")
+    archive = archive_merged([first, second], tmp_path / "model.tar.gz")
+    with tarfile.open(archive) as tar:
+        assert sorted(tar.getnames()) == ["extra", "extra/note.txt", "link", "weights"]
+        assert tar.getmember("link").issym() and tar.getmember("weights").isfile()
+
+
+def test_an_adopter_that_finds_a_host_gone_stops_the_others_with_the_grace(h: Harness) -> None:
+    h.program("fake/long:latest", duration=100_000, sigterm_exit_code=0)
+    supervisor = h.supervisor(_distributed(AlgorithmSpecification=_algorithm("fake/long:latest")))
+
+    def die_while_training(now: float) -> None:
+        if len(_containers(h)) == 3:
+            raise Died
+
+    h.on_wait(die_while_training)
+    killed(h, supervisor)
+    del h.runtime.wait
+    _containers(h)["algo-2"].removed = True  # lost while nobody watched
+    record = recovered(h)
+    assert record.status == "Failed" and "is gone" in (record.failure_reason or "")
+    containers = _containers(h)
+    assert containers["algo-1"].signals == containers["algo-3"].signals == ["SIGTERM"]
