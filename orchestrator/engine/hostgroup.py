@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
+
 def network_name(spec: JobSpec, attempt: int) -> str:
     return f"orchestrator-{spec.name}-{attempt}"
 
