@@ -26,6 +26,10 @@ from orchestrator.store.pools import WarmPool
 
 log = logging.getLogger(__name__)
 
+# How often the hosts other than the one waited on are looked at (one inspect each): a failed
+# host is noticed within this, without a busy daemon answering inspects every poll.
+GLANCE_SECONDS = 1.0
+
 T = TypeVar("T")
 
 
@@ -75,6 +79,7 @@ class HostGroup:
         ]
         self.exits: dict[str, ExitStatus] = {}
         self.failed: HostRunner | None = None
+        self._glanced_at = float("-inf")
 
     # -- together --------------------------------------------------------------------------
 
@@ -146,10 +151,19 @@ class HostGroup:
         group: the others are stopped (SIGTERM, the grace period), and its status returned.
         Every host exited 0: status 0."""
         waiting = [r for r in self.runners if r.host not in self.exits]
+        now = self.ctx.clock.now()
+        glance = now - self._glanced_at >= GLANCE_SECONDS
+        if glance:
+            self._glanced_at = now
         for position, runner in enumerate(waiting):
-            # The first host still running is waited on; the others are looked at (a cheap
-            # inspect), so a host that fails anywhere is noticed within one poll.
-            status = runner.wait(timeout) if position == 0 else runner.poll()
+            # The first host still running is waited on; the others are looked at (an
+            # inspect) every GLANCE_SECONDS, so a host that fails anywhere is noticed soon.
+            if position == 0:
+                status = runner.wait(timeout)
+            elif glance:
+                status = runner.poll()
+            else:
+                break
             if status is None:
                 continue
             self.exits[runner.host] = status
