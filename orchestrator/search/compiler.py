@@ -3,6 +3,10 @@
 Each filter selects from the property index (`search_props`: job, path, elem, seq, text, num;
 indexed by path and value), And is INTERSECT, Or is UNION, NotExists is the complement. Pure:
 the tree in, (sql, parameters) out.
+
+Every SubExpression becomes a common table expression (`WITH sub0 AS (...), sub1 AS (...)`)
+that its parent reads by name, so the SQL nests no deeper however deep the expression: nested
+as subqueries, ten levels of SubExpressions overflowed SQLite's parser stack.
 """
 
 from __future__ import annotations
@@ -39,11 +43,42 @@ def compile_expression(expression: Expression | None, estimate: Estimate | None 
     """
     if expression is None:
         return ALL_JOBS, []
-    if expression.operator == "And":
-        return _and(expression, estimate)
-    parts = _parts(expression, estimate)
-    sql = " UNION ".join(f"SELECT job FROM ({part.sql})" for part in parts)
-    return sql, [p for part in parts for p in part.params]
+    context = _Context(estimate)
+    return context.with_subexpressions(*context.expression(expression))
+
+
+class _Context:
+    """One compilation: the SubExpressions compiled so far, as named tables."""
+
+    def __init__(self, estimate: Estimate | None) -> None:
+        self.tables: list[tuple[str, str, list[Any]]] = []
+        self._estimate = estimate
+
+    @property
+    def estimate(self) -> Estimate | None:
+        """Estimates of queries that may read the tables defined so far."""
+        estimate = self._estimate
+        if estimate is None:
+            return None
+        return lambda query, cap: estimate(self.with_subexpressions(*query), cap)
+
+    def with_subexpressions(self, sql: str, params: list[Any]) -> Sql:
+        if not self.tables:
+            return sql, params
+        head = ", ".join(f"{name} AS ({body})" for name, body, _ in self.tables)
+        return f"WITH {head} {sql}", [p for _, _, own in self.tables for p in own] + params
+
+    def table(self, sql: str, params: list[Any]) -> str:
+        name = f"sub{len(self.tables)}"
+        self.tables.append((name, sql, params))
+        return name
+
+    def expression(self, expression: Expression) -> Sql:
+        if expression.operator == "And":
+            return _and(expression, self)
+        parts = _parts(expression, self)
+        sql = " UNION ".join(f"SELECT job FROM ({part.sql})" for part in parts)
+        return sql, [p for part in parts for p in part.params]
 
 
 @dataclass(frozen=True)
@@ -56,7 +91,7 @@ class _Part:
     job_ordered: bool = False  # `sql` reads an index in job order: cheap to gather as a set
 
 
-def _parts(expression: Expression, estimate: Estimate | None) -> list[_Part]:
+def _parts(expression: Expression, context: _Context) -> list[_Part]:
     groups: dict[str, list[Filter]] = {}
     leaves: list[list[Filter]] = []
     for item in expression.filters:
@@ -71,8 +106,9 @@ def _parts(expression: Expression, estimate: Estimate | None) -> list[_Part]:
     parts = [_leaf_part(group) for group in leaves]
     parts += [_nested_part(n) for n in expression.nested]
     for sub in expression.subexpressions:
-        sql, params = compile_expression(sub, estimate)
-        parts.append(_Part(sql, params, _membership(sql, params)))
+        name = context.table(*context.expression(sub))
+        sql = f"SELECT job FROM {name}"
+        parts.append(_Part(sql, [], _membership(sql, []), job_ordered=False))
     return parts
 
 
@@ -85,8 +121,9 @@ def _membership(sql: str, params: list[Any]) -> Callable[[str], Sql]:
     return check
 
 
-def _and(expression: Expression, estimate: Estimate | None) -> Sql:
-    parts = _parts(expression, estimate)
+def _and(expression: Expression, context: _Context) -> Sql:
+    parts = _parts(expression, context)
+    estimate = context.estimate
     drivers = [part for part in parts if part.can_drive]
     if estimate is None or len(parts) == 1 or not drivers:
         sql = " INTERSECT ".join(f"SELECT job FROM ({part.sql})" for part in parts)

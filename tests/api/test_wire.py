@@ -11,6 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from orchestrator.api.server import MAX_BODY_BYTES, ApiServer
+from tests.unit.test_search import deep_expressions, expressions
 
 pytestmark = pytest.mark.docker  # the server runs with the real engine behind it
 
@@ -162,3 +163,26 @@ def test_random_requests_never_break_the_server(
     assert status < 500, response
     if status != 200:
         error_of(status, response_headers, response)
+
+
+SEARCH_BODIES = st.one_of(
+    deep_expressions(),
+    expressions(),
+    deep_expressions().map(lambda e: {**e, "Operator": "Xor"}),  # invalid: a 400, never a 500
+).map(
+    lambda expression: json.dumps(
+        {"Resource": "TrainingJob", "SearchExpression": expression, "MaxResults": 5}
+    ).encode()
+)
+
+
+@settings(max_examples=5000, deadline=None, suppress_health_check=list(HealthCheck))
+@given(body=SEARCH_BODIES)
+def test_random_search_expressions_deep_and_wide_never_break_the_server(
+    server: ApiServer, body: bytes
+) -> None:
+    headers = {"Content-Type": JSON11, "X-Amz-Target": "SageMaker.Search"}
+    status, response_headers, response = call(server, "POST", "/", body, headers)
+    assert status < 500, response
+    if status != 200:
+        assert error_of(status, response_headers, response)["__type"] == "ValidationException"

@@ -530,3 +530,53 @@ def test_a_page_of_few_matches_sorts_just_them(catalog: Catalog) -> None:
     """Few matches: they are read and sorted, never a walk through every job."""
     plan = _page_plan(catalog)
     assert plan.startswith("SCAN m") and "jobs_modified" not in plan, plan
+
+
+# -- deep and wide expressions within the limits (50 parts) ----------------------------------
+
+
+@st.composite
+def deep_expressions(draw: st.DrawFn) -> dict[str, Any]:
+    """A chain of SubExpressions as deep as the 50-part limit allows, each level with a filter
+    or two, And and Or mixed, sometimes a sibling at a level (wide as well as deep)."""
+    budget = draw(st.integers(30, 50))
+    contains_left = [0]
+    innermost: dict[str, Any] = {"Operator": "And", "Filters": [draw(filters(contains_left))]}
+    budget -= 1
+    expression = innermost
+    while budget >= 2:
+        level: dict[str, Any] = {"Operator": draw(st.sampled_from(["And", "Or"]))}
+        subs = [expression]
+        budget -= 1  # the SubExpression itself
+        if budget >= 3 and draw(st.integers(0, 4)) == 0:
+            subs.append({"Operator": "Or", "Filters": [draw(filters(contains_left))]})
+            budget -= 2
+        if budget >= 2 and draw(st.booleans()):
+            level["Filters"] = [draw(filters(contains_left))]
+            budget -= 1
+        level["SubExpressions"] = draw(st.permutations(subs))
+        expression = level
+    return expression
+
+
+def _depth(expression: dict[str, Any]) -> int:
+    return 1 + max((_depth(s) for s in expression.get("SubExpressions") or []), default=0)
+
+
+def test_an_expression_fifty_levels_deep_is_answered(catalog: Catalog) -> None:
+    expression: dict[str, Any] = {
+        "Operator": "Or",
+        "Filters": [{"Name": "TrainingJobStatus", "Operator": "Equals", "Value": "Completed"}],
+    }
+    for level in range(48):
+        expression = {"Operator": ["And", "Or"][level % 2], "SubExpressions": [expression]}
+    assert _depth(expression) == 49
+    assert catalog.names(expression) == expect(catalog, expression)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=list(HealthCheck))
+@given(expression=deep_expressions())
+def test_deep_expressions_agree_with_the_reference(
+    catalog: Catalog, expression: dict[str, Any]
+) -> None:
+    assert catalog.names(expression) == expect(catalog, expression)
