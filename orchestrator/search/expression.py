@@ -54,6 +54,26 @@ def parse(document: Mapping[str, Any]) -> Expression:
     return expression
 
 
+def visible_only(
+    expression: Expression | None, conditions: list[Mapping[str, Any]]
+) -> Expression | None:
+    """The expression limited by Search's VisibilityConditions: each a tag (`Key` in the form
+    `Tags.<key>`, as the API reference requires) the resource must carry with `Value`. They
+    are not parts of the SearchExpression, so they do not count toward its 50."""
+    if not conditions:
+        return expression
+    filters = []
+    for condition in conditions:
+        key = str(condition.get("Key", ""))
+        if not key.startswith("Tags.") or key == "Tags.":
+            raise ValidationError(
+                f"VisibilityConditions Key {key!r} must be in the format Tags.<key>."
+            )
+        filters.append(_filter({"Name": key, "Operator": "Equals", "Value": condition["Value"]}))
+    subexpressions = (expression,) if expression is not None else ()
+    return Expression("And", filters=tuple(filters), subexpressions=subexpressions)
+
+
 def _expression(document: Mapping[str, Any]) -> Expression:
     filters = tuple(_filter(f) for f in document.get("Filters") or [])
     nested = tuple(_nested(n) for n in document.get("NestedFilters") or [])

@@ -8,7 +8,7 @@ from typing import Any
 from orchestrator.errors import ValidationError
 from orchestrator.operations import training_jobs as service
 from orchestrator.search.compiler import compile_expression
-from orchestrator.search.expression import parse
+from orchestrator.search.expression import parse, visible_only
 from orchestrator.search.properties import Kind, flatten, property_kind
 from orchestrator.store.jobs import JobStore
 from orchestrator.store.metrics import MetricStore
@@ -64,16 +64,20 @@ def search(
 ) -> dict[str, Any]:
     """Search's response: SearchRecords, NextToken and TotalHits."""
     validate_shape(request, "SearchRequest")
-    if request["Resource"] != "TrainingJob":
-        raise ValidationError(
-            f"Search over {request['Resource']} is not supported by this orchestrator;"
-            " only TrainingJob."
-        )
+    if request["Resource"] != "TrainingJob" or request.get("CrossAccountFilterOption") == (
+        "CrossAccount"
+    ):
+        # A valid resource type this orchestrator holds none of, or resources other accounts
+        # made discoverable (there is one account here): nothing matches, as on an account
+        # that has none.
+        return {"Results": [], "TotalHits": {"Value": 0, "Relation": "EqualTo"}}
     document = request.get("SearchExpression")
-    expression = parse(document) if document is not None else None
+    visibility = request.get("VisibilityConditions") or []
+    parsed = parse(document) if document is not None else None
+    expression = visible_only(parsed, visibility)
     sort = sort_key(request)
     refresh(store, metrics, index)
-    digest = request_digest([document, sort.property, sort.descending])
+    digest = request_digest([document, visibility, sort.property, sort.descending])
     matching = compile_expression(expression, index.estimate) if expression else None
     page = index.query(
         matching,

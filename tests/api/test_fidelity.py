@@ -96,3 +96,36 @@ def test_names_are_unique_without_regard_to_case(sm: Any) -> None:
     assert sm.describe_training_job(TrainingJobName="MyJob")["TrainingJobStatus"] == "Stopped"
     names = [s["TrainingJobName"] for s in sm.list_training_jobs()["TrainingJobSummaries"]]
     assert names == ["MyJob"]
+
+
+def test_a_search_expression_forty_levels_deep_is_answered(sm: Any) -> None:
+    sm.create_training_job(**job("deep-search", ["ok"]))
+    expression: dict[str, Any] = {
+        "Filters": [{"Name": "TrainingJobName", "Operator": "Equals", "Value": "deep-search"}]
+    }
+    for level in range(40):
+        expression = {"Operator": ["And", "Or"][level % 2], "SubExpressions": [expression]}
+    found = sm.search(Resource="TrainingJob", SearchExpression=expression)
+    assert [r["TrainingJob"]["TrainingJobName"] for r in found["Results"]] == ["deep-search"]
+
+
+def test_visibility_conditions_and_cross_account_filter(sm: Any) -> None:
+    sm.create_training_job(**job("seen", ["ok"], Tags=[{"Key": "team", "Value": "vision"}]))
+    sm.create_training_job(**job("unseen", ["ok"]))
+    visible = sm.search(
+        Resource="TrainingJob", VisibilityConditions=[{"Key": "Tags.team", "Value": "vision"}]
+    )
+    assert [r["TrainingJob"]["TrainingJobName"] for r in visible["Results"]] == ["seen"]
+    cross = sm.search(Resource="TrainingJob", CrossAccountFilterOption="CrossAccount")
+    assert cross["Results"] == [] and cross["TotalHits"]["Value"] == 0
+    with pytest.raises(botocore.exceptions.ClientError) as bad:
+        sm.search(Resource="TrainingJob", VisibilityConditions=[{"Key": "team", "Value": "x"}])
+    assert _code(bad.value) == "ValidationException"
+
+
+@pytest.mark.parametrize(
+    "resource", ["Endpoint", "Pipeline", "ModelPackage", "HyperParameterTuningJob"]
+)
+def test_search_over_a_resource_type_never_held_is_empty(sm: Any, resource: str) -> None:
+    found = sm.search(Resource=resource)
+    assert found["Results"] == [] and found["TotalHits"] == {"Value": 0, "Relation": "EqualTo"}

@@ -317,8 +317,12 @@ def test_the_references_rules(catalog: Catalog, expression: dict[str, Any], mess
 def test_request_level_rules(catalog: Catalog) -> None:
     with pytest.raises(ValidationError, match="maxResults"):
         catalog.search(MaxResults=101)
-    with pytest.raises(ValidationError, match="only TrainingJob"):
-        catalog.search(Resource="Endpoint")
+    assert catalog.search(Resource="Endpoint") == {
+        "Results": [],
+        "TotalHits": {"Value": 0, "Relation": "EqualTo"},
+    }  # a valid resource type this orchestrator holds none of
+    with pytest.raises(ValidationError, match="resource"):
+        catalog.search(Resource="Spaceship")
     with pytest.raises(ValidationError, match="not a sortable property"):
         catalog.search(SortBy="InputDataConfig")
     too_many = {"Filters": [{"Name": "TrainingJobName", "Value": "x"}] * 21}
@@ -580,3 +584,28 @@ def test_deep_expressions_agree_with_the_reference(
     catalog: Catalog, expression: dict[str, Any]
 ) -> None:
     assert catalog.names(expression) == expect(catalog, expression)
+
+
+def test_visibility_conditions_keep_only_resources_with_those_tags(catalog: Catalog) -> None:
+    everyone = catalog.names(None)
+    visible = [{"Key": "Tags.team", "Value": "vision"}]
+    found = catalog.search(VisibilityConditions=visible, MaxResults=100)
+    names = [r["TrainingJob"]["TrainingJobName"] for r in found["Results"]]
+    expected = expect(
+        catalog, {"Filters": [{"Name": "Tags.team", "Operator": "Equals", "Value": "vision"}]}
+    )
+    assert sorted(names) == sorted(expected) and 0 < len(names) < len(everyone)
+    # With an expression too: both must hold; they do not count toward its 50 parts.
+    completed = {"Filters": [{"Name": "TrainingJobStatus", "Value": "Completed"}]}
+    both = catalog.search(SearchExpression=completed, VisibilityConditions=visible, MaxResults=100)
+    assert {r["TrainingJob"]["TrainingJobName"] for r in both["Results"]} == set(expected) & set(
+        expect(catalog, completed)
+    )
+    with pytest.raises(ValidationError, match=r"Tags\.<key>"):
+        catalog.search(VisibilityConditions=[{"Key": "team", "Value": "vision"}])
+
+
+def test_cross_account_resources_are_none_on_a_single_account(catalog: Catalog) -> None:
+    assert catalog.search(CrossAccountFilterOption="CrossAccount")["Results"] == []
+    same = catalog.search(CrossAccountFilterOption="SameAccount", MaxResults=100)
+    assert len(same["Results"]) == len(catalog.names(None))
