@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TextIO
 
 from orchestrator.engine.recording import MetricRecorder
+from orchestrator.runtime.protocol import LogChunk
 
 MAX_LINE_BYTES = 256 * 1024
 LineCallback = Callable[[float, str], None]
@@ -66,11 +67,13 @@ class LineSplitter:
 
 class LogPump:
     """Follows one container's output into its log file (and the metric recorder) on a
-    background thread. Lines that arrive together share one timestamp: when they were read."""
+    background thread. Each line is stamped with when the runtime recorded it (so an adopting
+    engine stamps a line written while no engine ran with when it was written, not when it
+    was read); where the runtime cannot say, with when it was read."""
 
     def __init__(
         self,
-        chunks: Iterable[bytes],
+        chunks: Iterable[LogChunk],
         path: Path,
         skip_lines: int = 0,
         on_line: LineCallback | None = None,
@@ -102,23 +105,24 @@ class LogPump:
     def _run(self) -> None:
         splitter = LineSplitter()
         try:
+            stamp: float | None = None
             with self.path.open("a", encoding="utf-8", errors="replace") as out:
-                for chunk in self.chunks:
-                    self._emit(out, splitter.feed(chunk))
-                self._emit(out, splitter.finish())
+                for stamp, chunk in self.chunks:
+                    self._emit(out, splitter.feed(chunk), stamp)
+                self._emit(out, splitter.finish(), stamp)
             if self.recorder is not None:
                 self.recorder.commit()
         except Exception as exc:  # the job must not die with its log reader
             self.error = exc
 
-    def _emit(self, out: TextIO, lines: list[str]) -> None:
+    def _emit(self, out: TextIO, lines: list[str], recorded: float | None) -> None:
         if self.seen < self.skip_lines:  # already in the file (an adopted job)
             dropped = min(self.skip_lines - self.seen, len(lines))
             self.seen += dropped
             lines = lines[dropped:]
         if not lines:
             return
-        stamp = self.now()
+        stamp = recorded if recorded is not None else self.now()
         out.write("".join(f"{stamp:.6f}\t{text}\n" for text in lines))
         out.flush()  # before the recorder commits: the file always holds what was scraped
         self.seen += len(lines)

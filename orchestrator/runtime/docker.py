@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import functools
 from collections.abc import Callable, Iterator
+from datetime import datetime
 from typing import Any, ParamSpec, TypeVar
 
 import docker
@@ -30,6 +31,7 @@ from orchestrator.runtime.protocol import (
     ContainerInfo,
     ContainerSpec,
     ExitStatus,
+    LogChunk,
     NetworkInfo,
     NetworkSpec,
 )
@@ -136,6 +138,21 @@ _BEING_REMOVED = frozenset({"removing", "dead"})
 _ON_A_CONTAINER = frozenset({"start", "wait", "poll", "stop"})
 # A 4xx here (a bad entrypoint, an impossible mount or limit) is the request's fault.
 _MAKING_A_CONTAINER = frozenset({"create", "start"})
+
+
+def _stamped(frame: bytes) -> LogChunk:
+    """A frame of `docker logs --timestamps`: `2026-12-02T01:02:03.123456789Z text...`."""
+    stamp, space, rest = frame.partition(b" ")
+    if space:
+        try:
+            # Python reads at most microseconds: cut Docker's nanoseconds to six digits.
+            text = stamp.decode("ascii").rstrip("Z")
+            whole, _, fraction = text.partition(".")
+            moment = datetime.fromisoformat(f"{whole}.{fraction[:6] or '0'}+00:00")
+            return moment.timestamp(), rest
+        except (UnicodeDecodeError, ValueError):
+            pass
+    return None, frame
 
 
 class DockerRuntime:
@@ -271,10 +288,13 @@ class DockerRuntime:
     def stop(self, container_id: str, grace_seconds: float) -> None:
         self.api.stop(container_id, timeout=round(grace_seconds))
 
-    def logs(self, container_id: str) -> Iterator[bytes]:
+    def logs(self, container_id: str) -> Iterator[LogChunk]:
         try:
-            stream = self.api.logs(container_id, stream=True, follow=True, stdout=True, stderr=True)
-            yield from stream
+            stream = self.api.logs(
+                container_id, stream=True, follow=True, stdout=True, stderr=True, timestamps=True
+            )
+            for frame in stream:
+                yield _stamped(frame)
         except docker.errors.DockerException as exc:
             raise RuntimeFailure(f"docker logs failed: {exc}") from exc
 

@@ -20,6 +20,7 @@ from orchestrator.runtime.protocol import (
     ContainerInfo,
     ContainerSpec,
     ExitStatus,
+    LogChunk,
     Mount,
     NetworkInfo,
     NetworkSpec,
@@ -157,10 +158,10 @@ class FakeRuntime:
         container.signals.append("SIGKILL")
         container.exit = ExitStatus(SIGKILL_EXIT)
 
-    def logs(self, container_id: str) -> Iterator[bytes]:
+    def logs(self, container_id: str) -> Iterator[LogChunk]:
         container = self._get(container_id)
-        for line in container.program.lines:
-            yield line.encode() + b"\n"
+        for line in container.program.lines:  # written as the program starts
+            yield container.started_at, line.encode() + b"\n"
 
     def remove(self, container_id: str) -> None:
         container = self.containers.get(container_id)

@@ -14,6 +14,10 @@ LABEL_HOST = "orchestrator.host"
 LABEL_ATTEMPT = "orchestrator.attempt"
 LABEL_STORE = "orchestrator.store"
 
+# A piece of a container's output: when the runtime recorded it (epoch seconds; None if it
+# cannot say) and its bytes.
+LogChunk = tuple[float | None, bytes]
+
 
 @dataclass(frozen=True)
 class Mount:
@@ -87,8 +91,10 @@ class Runtime(Protocol):
     def stop(self, container_id: str, grace_seconds: float) -> None:
         """SIGTERM, wait up to grace_seconds, then SIGKILL."""
 
-    def logs(self, container_id: str) -> Iterator[bytes]:
-        """stdout and stderr from the start, followed until the container exits."""
+    def logs(self, container_id: str) -> Iterator[LogChunk]:
+        """stdout and stderr from the start, followed until the container exits, each piece
+        with the time the runtime recorded it: an engine that reads the output late (it
+        adopted the job) still stamps each line with when it was written."""
 
     def remove(self, container_id: str) -> None:
         """Remove the container (stopping it first); a missing container is not an error."""

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import itertools
 import json
+import signal
 import subprocess
 import sys
+from pathlib import Path
 from typing import Any
 
 import botocore.exceptions
 import pytest
 
+from orchestrator import Orchestrator
 from orchestrator.api.server import ApiServer
 from tests.api.test_wire import JSON11, call, error_of
-from tests.integration.conftest import job
+from tests.integration.conftest import job, logged, orphaned, wait_until
+from tests.integration.test_cli import cli, start, write_job
 
 pytestmark = pytest.mark.docker
 
@@ -129,3 +134,30 @@ def test_visibility_conditions_and_cross_account_filter(sm: Any) -> None:
 def test_search_over_a_resource_type_never_held_is_empty(sm: Any, resource: str) -> None:
     found = sm.search(Resource=resource)
     assert found["Results"] == [] and found["TotalHits"] == {"Value": 0, "Relation": "EqualTo"}
+
+
+def test_an_adopted_jobs_metric_points_keep_the_times_their_lines_were_written(
+    sm: Any, orch: Orchestrator, env: dict[str, str], tmp_path: Path
+) -> None:
+    request = job("adopted-metrics", ["metrics", "12", "0.25"])
+    request["AlgorithmSpecification"]["MetricDefinitions"] = [
+        {"Name": "loss", "Regex": r"loss=([0-9.]+)"}
+    ]
+    runner = start(env, "run", write_job(tmp_path, request))
+    try:
+        wait_until(lambda: orch.store.get("adopted-metrics") is not None, "the job")
+        wait_until(lambda: logged(orch, "adopted-metrics", "step=2 "), "three points")
+        runner.send_signal(signal.SIGKILL)  # the rest is written while no engine reads it
+        runner.communicate(timeout=30)
+        wait_until(lambda: orphaned(orch, "adopted-metrics"), "the lease to run out")
+        assert cli(env, "recover").returncode == 0
+    finally:
+        runner.kill()
+    written = [stamp for stamp, text in orch.log_events("adopted-metrics") if "loss=" in text]
+    points = orch.metric_series("adopted-metrics", "loss")
+    assert len(points) == len(written) == 12
+    assert [p.timestamp for p in points] == pytest.approx(written, abs=1e-3)
+    gaps = [b - a for a, b in itertools.pairwise(written)]
+    assert min(gaps) > 0.1  # as the container wrote them, not bunched at the adoption
+    final = sm.describe_training_job(TrainingJobName="adopted-metrics")["FinalMetricDataList"]
+    assert final[0]["Timestamp"].timestamp() == pytest.approx(written[-1], abs=1e-3)

@@ -149,7 +149,7 @@ class Follow:
     def until(self, line: str) -> None:
         """Read until `line` has been printed: the program is past its set-up (for `sleep`, its
         SIGTERM handler is installed). Bounded by the program's own run time."""
-        for chunk in self.chunks:
+        for _, chunk in self.chunks:
             self.seen += chunk
             if line in self.seen.decode(errors="replace").splitlines():
                 return
@@ -158,12 +158,12 @@ class Follow:
     def to_the_end(self) -> None:
         """Read on until the stream ends, as it must once the container has exited (leaving a
         Docker follow half read would leak its connection)."""
-        for chunk in self.chunks:
+        for _, chunk in self.chunks:
             self.seen += chunk
 
 
 def output_lines(runtime: Runtime, container_id: str) -> list[str]:
-    return b"".join(runtime.logs(container_id)).decode().splitlines()
+    return b"".join(chunk for _, chunk in runtime.logs(container_id)).decode().splitlines()
 
 
 # -- exit statuses -------------------------------------------------------------------------
@@ -243,6 +243,17 @@ def test_logs_yield_stdout_and_stderr_lines(backend: Backend, tmp_path: Path) ->
     wait_for_exit(backend.runtime, container_id)
     # Both streams arrive in one byte stream; their relative order is not part of the contract.
     assert sorted(output_lines(backend.runtime, container_id)) == sorted(OK_LINES)
+
+
+def test_log_chunks_carry_when_they_were_written(backend: Backend, tmp_path: Path) -> None:
+    clock = backend.runtime.clock if isinstance(backend.runtime, FakeRuntime) else None
+    now = clock.now if clock is not None else time.time
+    before = now()
+    container_id = backend.run(["ok"], tmp_path)
+    wait_for_exit(backend.runtime, container_id)
+    after = now()
+    stamps = [stamp for stamp, chunk in backend.runtime.logs(container_id) if chunk.strip()]
+    assert stamps and all(s is not None and before - 1 <= s <= after + 1 for s in stamps)
 
 
 # -- finding and removing ------------------------------------------------------------------

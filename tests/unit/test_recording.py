@@ -8,6 +8,7 @@ from pathlib import Path
 from orchestrator.engine.logs import LogPump, complete_lines, lines_from
 from orchestrator.engine.recording import MetricRecorder
 from orchestrator.metrics.scraper import MetricDefinition, Scraper
+from orchestrator.runtime.protocol import LogChunk
 from orchestrator.store.db import Database
 from orchestrator.store.jobs import JobStore
 from orchestrator.store.metrics import MetricStore
@@ -24,9 +25,12 @@ def _setup(tmp_path: Path) -> tuple[JobStore, MetricStore, Path]:
     return jobs, MetricStore(db), tmp_path / "algo-1.log"
 
 
-def _output(count: int) -> Iterator[bytes]:
+WRITTEN = 1_700_000_000.0  # line i was written at WRITTEN + i (as the runtime recorded it)
+
+
+def _output(count: int) -> Iterator[LogChunk]:
     for i in range(count):
-        yield f"line {i} loss={i}\n".encode()
+        yield WRITTEN + i, f"line {i} loss={i}\n".encode()
 
 
 def _recorder(jobs: JobStore, metrics: MetricStore, flush_points: int) -> MetricRecorder:
@@ -44,7 +48,7 @@ class Crash(Exception):
     pass
 
 
-def _dies_after(count: int) -> Iterator[bytes]:
+def _dies_after(count: int) -> Iterator[LogChunk]:
     yield from _output(count)
     raise Crash
 
@@ -65,13 +69,17 @@ def test_points_survive_a_crash_exactly_once(tmp_path: Path) -> None:
     LogPump(_output(80), log, skip_lines=in_file, recorder=recorder).start().join()
     values = [p.value for p in metrics.series(ARN, "loss")]
     assert values == [float(i) for i in range(80)]
+    # Every point at the time its line was written, whichever engine read it, and when.
+    assert [p.timestamp for p in metrics.series(ARN, "loss")] == [WRITTEN + i for i in range(80)]
     assert complete_lines(log) == 80 and _scraped(jobs) == 80
 
 
 def test_edge_cases_of_container_output(tmp_path: Path) -> None:
     jobs, metrics, log = _setup(tmp_path)
     chunks = [b"loss=1\n", b"x" * 300_000 + b" loss=2\n", b"\xff\xfe loss=3\n", b"loss=4"]
-    LogPump(iter(chunks), log, recorder=_recorder(jobs, metrics, 1000)).start().join()
+    LogPump(
+        ((None, c) for c in chunks), log, recorder=_recorder(jobs, metrics, 1000)
+    ).start().join()
     assert [p.value for p in metrics.series(ARN, "loss")] == [1.0, 2.0, 3.0, 4.0]
     lines = [text for _, text in lines_from(log, 0)]
     assert lines[-1] == "loss=4" and "\ufffd\ufffd loss=3" in lines
