@@ -107,6 +107,11 @@ class Orchestrator:
             self.engine.wait(name)
         return adopted
 
+    def delete_training_job(self, name: str) -> None:
+        """DeleteTrainingJob: a job that has ended (and keeps no Available warm pool) and
+        everything recorded of it; its name is free again. Its artifacts stay."""
+        service.delete(self.store, self.settings, name, self.clock.now())
+
     def inject_fault(self, name: str, kind: str, after: float | None = None) -> dict[str, Any]:
         """Make the job's current attempt fail as a platform fault would (an internal error),
         now or `after` seconds from now: exercises RetryStrategy and recovery on purpose."""

@@ -33,6 +33,7 @@ class Dispatcher:
             ),
             "ListTrainingJobs": (lambda r: orch.list_training_jobs(**r), True),
             "StopTrainingJob": (self._stop, False),
+            "DeleteTrainingJob": (self._delete, False),
             "UpdateTrainingJob": (lambda r: resources.update_training_job(store, clock, r), False),
             "AddTags": (lambda r: resources.add_tags(store, r), False),
             "ListTags": (lambda r: resources.list_tags(store, r), False),
@@ -102,6 +103,10 @@ class Dispatcher:
 
     def _stop(self, request: dict[str, Any]) -> dict[str, Any]:
         self.orch.stop_training_job(request["TrainingJobName"])
+        return {}
+
+    def _delete(self, request: dict[str, Any]) -> dict[str, Any]:
+        self.orch.delete_training_job(request["TrainingJobName"])
         return {}
 
 

@@ -67,6 +67,8 @@ def _parser() -> argparse.ArgumentParser:
     fault.add_argument(
         "--after", type=float, metavar="SECONDS", help="when, from now (default: at once)"
     )
+    delete = commands.add_parser("delete", help="delete a job that has ended (DeleteTrainingJob)")
+    delete.add_argument("name")
     gpus = commands.add_parser("gpus", help="the GPUs jobs may use, and which job holds each")
     gpus.add_argument("--json", action="store_true", help="print JSON instead of a table")
     pools = commands.add_parser("pools", help="list warm pools, or release one")
@@ -159,6 +161,10 @@ def _dispatch(args: argparse.Namespace, orch: Orchestrator) -> int:
         return show_pools(orch, args.action, args.name)
     if args.command == "gpus":
         return show_gpus(orch, args.json)
+    if args.command == "delete":
+        orch.delete_training_job(args.name)
+        print(f"deleted {args.name}")
+        return 0
     if args.command == "logs":
         hosts = len(host_names(orch.store.require(args.name).request))
         for stamp, host, text in orch.host_log_events(args.name, follow=args.follow):

@@ -9,13 +9,19 @@ to Stopping; the job's supervisor acts on it.
 from __future__ import annotations
 
 import math
+import shutil
 import time
 from typing import Any
 
 from orchestrator.clock import Clock
 from orchestrator.config import Settings
 from orchestrator.engine.warmpools import expire_pools
-from orchestrator.errors import ValidationError, training_job_not_found
+from orchestrator.errors import (
+    ResourceInUse,
+    ResourceNotFound,
+    ValidationError,
+    training_job_not_found,
+)
 from orchestrator.lifecycle import Secondary, StopCause, is_terminal
 from orchestrator.pools import retained_seconds
 from orchestrator.spec import JobSpec, job_spec
@@ -315,3 +321,24 @@ def request_stop(store: JobStore, name: str, clock: Clock) -> None:
         ):
             return
     raise ValidationError(f"The training job {name!r} is changing status too fast to stop; retry")
+
+
+def delete(store: JobStore, settings: Settings, name: str, now: float) -> None:
+    """DeleteTrainingJob. The API reference: only a job in a terminal state (Stopped, Failed,
+    Completed) that does not retain an Available warm pool can be deleted; "all of the metadata
+    for the training job is lost", and its name can be used again. Its artifacts in S3 are the
+    user's and stay; its logs on this machine go with it."""
+    settle_warm_pools(store, now)  # a pool whose KeepAlivePeriod ran out no longer counts
+    record = store.get(name)
+    if record is None:
+        raise ResourceNotFound(f"Requested resource not found. (TrainingJob {name!r})")
+    refused = store.delete(record.name)
+    if refused == "missing":
+        raise ResourceNotFound(f"Requested resource not found. (TrainingJob {name!r})")
+    if refused is not None:
+        raise ResourceInUse(
+            f"The training job {record.name!r} cannot be deleted: {refused}. Only jobs that"
+            " are Completed, Failed or Stopped and keep no Available warm pool can be deleted"
+            " (release a pool with UpdateTrainingJob, KeepAlivePeriodInSeconds 0)."
+        )
+    shutil.rmtree(settings.jobs_root / record.name, ignore_errors=True)

@@ -318,6 +318,30 @@ class JobStore:
                 (name, owner),
             )
 
+    def delete(self, name: str) -> str | None:
+        """DeleteTrainingJob's effect, in one transaction: the job and everything recorded of
+        it (transitions, tags, host runs, metrics, its search index rows, its ended warm
+        pools). None once done; else why not: it has not ended, or it keeps an Available
+        warm pool (the caller says so as ResourceInUse)."""
+        with self.db.write() as conn:
+            row = conn.execute("SELECT status, arn FROM jobs WHERE name = ?", (name,)).fetchone()
+            if row is None:
+                return "missing"
+            if row["status"] in ("InProgress", "Stopping"):
+                return f"it is {row['status']}"
+            kept = conn.execute(
+                "SELECT 1 FROM warm_pools WHERE holder = ? AND status = 'Available'", (name,)
+            ).fetchone()
+            if kept is not None:
+                return "it keeps an Available warm pool"
+            for table in ("metric_points", "metric_summary"):
+                conn.execute(f"DELETE FROM {table} WHERE resource = ?", (row["arn"],))
+            conn.execute("DELETE FROM search_props WHERE job = ?", (name,))
+            conn.execute("DELETE FROM allocations WHERE job = ?", (name,))
+            conn.execute("DELETE FROM warm_pools WHERE holder = ?", (name,))
+            conn.execute("DELETE FROM jobs WHERE name = ?", (name,))  # cascades to the rest
+        return None
+
     def orphans(self, now: float) -> list[JobRecord]:
         """Unfinished jobs whose owner's lease ran out (its process died or was killed)."""
         rows = self.db.read().execute(

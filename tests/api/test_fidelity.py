@@ -161,3 +161,20 @@ def test_an_adopted_jobs_metric_points_keep_the_times_their_lines_were_written(
     assert min(gaps) > 0.1  # as the container wrote them, not bunched at the adoption
     final = sm.describe_training_job(TrainingJobName="adopted-metrics")["FinalMetricDataList"]
     assert final[0]["Timestamp"].timestamp() == pytest.approx(written[-1], abs=1e-3)
+
+
+def test_delete_training_job(sm: Any) -> None:
+    sm.create_training_job(**job("to-delete", ["sleep", "600"]))
+    with pytest.raises(sm.exceptions.ResourceInUse):
+        sm.delete_training_job(TrainingJobName="to-delete")  # InProgress
+    sm.stop_training_job(TrainingJobName="to-delete")
+    sm.get_waiter("training_job_completed_or_stopped").wait(
+        TrainingJobName="to-delete", WaiterConfig={"Delay": 1, "MaxAttempts": 120}
+    )
+    sm.delete_training_job(TrainingJobName="to-delete")
+    with pytest.raises(botocore.exceptions.ClientError) as gone:
+        sm.describe_training_job(TrainingJobName="to-delete")
+    assert _code(gone.value) == "ValidationException"
+    with pytest.raises(sm.exceptions.ResourceNotFound):
+        sm.delete_training_job(TrainingJobName="to-delete")
+    sm.create_training_job(**job("to-delete", ["ok"]))  # the name can be used again

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from orchestrator.engine.engine import Engine
-from orchestrator.errors import ResourceInUse, ValidationError
+from orchestrator.errors import ResourceInUse, ResourceNotFound, ValidationError
 from orchestrator.operations import training_jobs as service
 from orchestrator.validation.model import shape_errors
 from tests.unit.harness import Harness, request
@@ -89,3 +89,54 @@ def test_an_invalid_request_creates_nothing(h: Harness) -> None:
         h.create(Engine(h.ctx), request(TrainingJobName="bad_name"))
     assert h.store.page(service.ListQuery())[0] == []
     assert h.runtime.containers == {}
+
+
+# -- DeleteTrainingJob ------------------------------------------------------------------------
+
+
+def _metric_request(name: str) -> dict[str, object]:
+    algorithm = {
+        "TrainingImage": "fake/metrics:latest",
+        "TrainingInputMode": "File",
+        "MetricDefinitions": [{"Name": "loss", "Regex": r"loss=([0-9.]+)"}],
+    }
+    tags = [{"Key": "team", "Value": "vision"}]
+    return request(TrainingJobName=name, AlgorithmSpecification=algorithm, Tags=tags)
+
+
+def test_deleting_an_ended_job_forgets_everything_but_its_artifacts(h: Harness) -> None:
+    h.program("fake/metrics:latest", duration=5, lines=["loss=0.5"])
+    h.run(_metric_request("job-1"))
+    record = h.store.require("job-1")
+    assert h.metrics.series(record.arn, "loss") and h.artifact().exists()
+    service.delete(h.store, h.settings, "JOB-1", h.clock.now())  # any case finds it
+    assert h.store.get("job-1") is None
+    with pytest.raises(ValidationError, match="not found"):
+        service.describe(h.store, "job-1", now=h.clock.now())
+    assert h.metrics.series(record.arn, "loss") == [] and h.store.tags("job-1") == {}
+    assert not (h.settings.jobs_root / "job-1").exists()  # its logs
+    assert h.artifact().exists()  # the user's S3 objects stay
+    h.run(_metric_request("job-1"))  # the name is free again
+    assert h.store.require("job-1").status == "Completed"
+
+
+def test_a_job_that_has_not_ended_or_keeps_a_pool_cannot_be_deleted(h: Harness) -> None:
+    h.program("fake/long:latest", duration=100_000)
+    engine = Engine(h.ctx)
+    algorithm = {"TrainingImage": "fake/long:latest", "TrainingInputMode": "File"}
+    long = {"MaxRuntimeInSeconds": 200_000}
+    h.create(engine, request(AlgorithmSpecification=algorithm, StoppingCondition=long))
+    with pytest.raises(ResourceInUse, match="it is InProgress"):
+        service.delete(h.store, h.settings, "job-1", h.clock.now())
+    service.request_stop(h.store, "job-1", h.clock)
+    engine.join(timeout=30)
+    keep = {"InstanceType": "ml.m5.large", "InstanceCount": 1, "VolumeSizeInGB": 10}
+    h.run(
+        request(TrainingJobName="pooled", ResourceConfig={**keep, "KeepAlivePeriodInSeconds": 60})
+    )
+    with pytest.raises(ResourceInUse, match="Available warm pool"):
+        service.delete(h.store, h.settings, "pooled", h.clock.now())
+    h.clock.advance(61)  # the pool's keep-alive runs out: now it can go
+    service.delete(h.store, h.settings, "pooled", h.clock.now())
+    with pytest.raises(ResourceNotFound):
+        service.delete(h.store, h.settings, "pooled", h.clock.now())
