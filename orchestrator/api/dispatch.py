@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from orchestrator.api.cloudwatch import CloudWatchApi
 from orchestrator.api.logs import LogsApi
 from orchestrator.errors import ProtocolError, ValidationError
 from orchestrator.local import Orchestrator
@@ -15,6 +16,10 @@ Handler = Callable[[dict[str, Any]], dict[str, Any]]
 
 SAGEMAKER_PREFIX = "SageMaker."
 LOGS_PREFIX = "Logs_20140328."
+# Smithy RPC v2 CBOR, which botocore speaks to CloudWatch: POST /service/<id>/operation/<op>
+CLOUDWATCH_PATH = "/service/GraniteServiceVersion20100801/operation/"
+# ... or AWS JSON 1.0 (botocore picks one of the protocols the model lists)
+CLOUDWATCH_PREFIX = "GraniteServiceVersion20100801."
 # Operations of our own, beside the AWS ones (not in any AWS model): fault injection.
 ORCHESTRATOR_PREFIX = "Orchestrator."
 
@@ -46,6 +51,11 @@ class Dispatcher:
             "GetLogEvents": logs.get_log_events,
             "FilterLogEvents": logs.filter_log_events,
         }
+        cloudwatch = CloudWatchApi(orch.store, orch.metrics)
+        self.cloudwatch: dict[str, Handler] = {
+            "GetMetricStatistics": cloudwatch.get_metric_statistics,
+            "ListMetrics": cloudwatch.list_metrics,
+        }
         self.own: dict[str, Handler] = {"InjectFault": self._inject_fault}
         self.metrics: dict[tuple[str, str], Handler] = {
             ("PUT", "/BatchPutMetrics"): lambda r: orch.batch_put_metrics(**r),
@@ -53,9 +63,15 @@ class Dispatcher:
         }
 
     def resolve(self, method: str, path: str, target: str | None) -> Handler:
-        """The operation a request names: by X-Amz-Target (JSON 1.1) or method and path."""
+        """The operation a request names: by X-Amz-Target (JSON 1.1), by its path (RPC v2
+        CBOR: CloudWatch), or by method and path (sagemaker-metrics)."""
         if target and method == "POST" and path == "/":
             return self._target(target)
+        if path.startswith(CLOUDWATCH_PATH) and method == "POST":
+            handler = self.cloudwatch.get(path[len(CLOUDWATCH_PATH) :])
+            if handler is None:
+                raise ProtocolError("UnknownOperationException", f"Unknown operation {path}.", 404)
+            return handler
         return self._rest(method, path)
 
     def _target(self, target: str) -> Handler:
@@ -64,6 +80,9 @@ class Dispatcher:
             if operation in self.sagemaker:
                 handler, validates_itself = self.sagemaker[operation]
                 return handler if validates_itself else _validated(operation, handler)
+        watch = self.cloudwatch.get(target.removeprefix(CLOUDWATCH_PREFIX))
+        if target.startswith(CLOUDWATCH_PREFIX) and watch is not None:
+            return watch
         if target.startswith(LOGS_PREFIX) and target[len(LOGS_PREFIX) :] in self.logs:
             return self.logs[target[len(LOGS_PREFIX) :]]
         if (

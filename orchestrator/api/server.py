@@ -16,7 +16,8 @@ import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from orchestrator.api.dispatch import Dispatcher
+from orchestrator.api import cbor
+from orchestrator.api.dispatch import CLOUDWATCH_PATH, Dispatcher
 from orchestrator.api.sigv4 import Credentials, SignedRequest, verify
 from orchestrator.errors import ApiError, ProtocolError, ValidationError
 from orchestrator.local import Orchestrator
@@ -91,14 +92,16 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _handle(self) -> None:
         request_id = str(uuid.uuid4())
+        path = self.path.split("?", 1)[0]
+        self.cbor = path.startswith(CLOUDWATCH_PATH)
         try:
             body = self._read_body()
             self._authenticate(body)
-            path = self.path.split("?", 1)[0]
             operation = self.server.dispatcher.resolve(
                 self.command, path, self.headers.get("X-Amz-Target")
             )
-            self._send(200, operation(self._parse(body)), request_id)
+            request = cbor.decode(body) if self.cbor else self._parse(body)
+            self._send(200, operation(request), request_id)
         except ApiError as exc:
             self._send_error(exc.code, exc.message, exc.http_status, request_id)
         except Exception:  # a bug must still answer as the API does, with no trace
@@ -160,9 +163,15 @@ class _Handler(BaseHTTPRequestHandler):
     def _send(
         self, status: int, document: dict[str, Any], request_id: str, error_type: str | None = None
     ) -> None:
-        data = json.dumps(document).encode()
+        if getattr(self, "cbor", False):
+            data, content_type = cbor.encode(document), cbor.CONTENT_TYPE
+        else:
+            data = json.dumps(document, default=_epoch).encode()
+            content_type = "application/x-amz-json-1.1"
         self.send_response(status)
-        self.send_header("Content-Type", "application/x-amz-json-1.1")
+        self.send_header("Content-Type", content_type)
+        if getattr(self, "cbor", False):
+            self.send_header("smithy-protocol", "rpc-v2-cbor")
         self.send_header("Content-Length", str(len(data)))
         self.send_header("x-amzn-RequestId", request_id)
         if error_type:
@@ -172,6 +181,13 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _send_error(self, code: str, message: str, status: int, request_id: str) -> None:
         self._send(status, {"__type": code, "message": message}, request_id, error_type=code)
+
+
+def _epoch(value: Any) -> float:
+    """Timestamps in AWS's JSON protocols: epoch seconds."""
+    if isinstance(value, dt.datetime):
+        return value.timestamp()
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
 def _without_nulls(members: dict[str, Any]) -> dict[str, Any]:

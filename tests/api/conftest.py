@@ -15,7 +15,12 @@ from orchestrator.api.server import ApiServer
 from orchestrator.validation.model import shape_errors
 from tests.integration.conftest import env, job, orch, settings  # noqa: F401  (fixtures)
 
-SERVICES = {"sagemaker": "sagemaker", "sagemaker-metrics": "sagemaker-metrics", "logs": "logs"}
+SERVICES = {
+    "sagemaker": "sagemaker",
+    "sagemaker-metrics": "sagemaker-metrics",
+    "logs": "logs",
+    "cloudwatch": "cloudwatch",
+}
 
 
 @pytest.fixture
@@ -36,6 +41,7 @@ def aws_env(server: ApiServer, monkeypatch: pytest.MonkeyPatch) -> dict[str, str
         "AWS_ENDPOINT_URL_SAGEMAKER_METRICS": server.url,
         # boto3 names the variable after the serviceId "CloudWatch Logs".
         "AWS_ENDPOINT_URL_CLOUDWATCH_LOGS": server.url,
+        "AWS_ENDPOINT_URL_CLOUDWATCH": server.url,
         # Any other client a library makes (STS, S3) lands here too, never on the internet.
         "AWS_ENDPOINT_URL": server.url,
         "AWS_ACCESS_KEY_ID": "testing",

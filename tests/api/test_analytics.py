@@ -1,0 +1,116 @@
+"""The SageMaker SDK's analytics against `orchestrator serve`: TrainingJobAnalytics reads
+CloudWatch metrics (Smithy RPC v2 CBOR, as botocore speaks it), ExperimentAnalytics reads
+trial components through Search."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pytest
+
+from orchestrator import Orchestrator
+from orchestrator.api.server import ApiServer
+from tests.api.conftest import ShapeChecker, client
+from tests.api.test_wire import call
+from tests.integration.conftest import job
+
+pytestmark = pytest.mark.docker
+
+NAMESPACE = "/aws/sagemaker/TrainingJobs"
+
+
+def _metrics_job(sm: Any, name: str, **changes: Any) -> dict[str, Any]:
+    request = job(name, ["metrics", "4", "1.1"], **changes)
+    request["AlgorithmSpecification"]["MetricDefinitions"] = [
+        {"Name": "loss", "Regex": r"loss=([0-9.]+)"}
+    ]
+    request["HyperParameters"] = {"learning_rate": "0.1", "optimizer": "adam"}
+    sm.create_training_job(**request)
+    sm.get_waiter("training_job_completed_or_stopped").wait(
+        TrainingJobName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 120}
+    )
+    described: dict[str, Any] = sm.describe_training_job(TrainingJobName=name)
+    assert described["TrainingJobStatus"] == "Completed"
+    return described
+
+
+def test_cloudwatch_metrics_of_a_training_job(
+    sm: Any, orch: Orchestrator, shapes: ShapeChecker
+) -> None:
+    described = _metrics_job(sm, "cw-job")
+    cloudwatch = client("cloudwatch", shapes)
+    listed = cloudwatch.list_metrics(Namespace=NAMESPACE, MetricName="loss")["Metrics"]
+    dimensions = [m["Dimensions"] for m in listed]
+    assert [{"Name": "TrainingJobName", "Value": "cw-job"}] in dimensions
+    assert [{"Name": "Host", "Value": "cw-job/algo-1"}] in dimensions
+    start = described["TrainingStartTime"] - dt.timedelta(minutes=1)
+    end = described["TrainingEndTime"] + dt.timedelta(minutes=1)
+    answer = cloudwatch.get_metric_statistics(
+        Namespace=NAMESPACE,
+        MetricName="loss",
+        Dimensions=[{"Name": "TrainingJobName", "Value": "cw-job"}],
+        StartTime=start,
+        EndTime=end,
+        Period=1,
+        Statistics=["Average", "Maximum", "SampleCount"],
+    )
+    points = orch.metric_series("cw-job", "loss")
+    got = sorted((d["Timestamp"].timestamp(), d["Average"]) for d in answer["Datapoints"])
+    assert [value for _, value in got] == [p.value for p in points]
+    assert all(d["SampleCount"] == 1 for d in answer["Datapoints"])
+    with pytest.raises(cloudwatch.exceptions.ClientError):
+        cloudwatch.get_metric_statistics(
+            Namespace=NAMESPACE, MetricName="loss", StartTime=end, EndTime=start, Period=60
+        )
+    assert shapes.checked >= 2
+
+
+def test_training_job_analytics_dataframe_has_the_jobs_points(
+    sm: Any, orch: Orchestrator, aws_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SAGEMAKER_SUPPRESS_V2_WARNING", "1")
+    _metrics_job(sm, "analytics-job")
+    import boto3
+    import sagemaker
+    from sagemaker.analytics import TrainingJobAnalytics
+
+    session = sagemaker.Session(boto_session=boto3.Session(region_name="us-east-1"))
+    frame = TrainingJobAnalytics(
+        "analytics-job", metric_names=["loss"], sagemaker_session=session, period=1
+    ).dataframe()
+    points = orch.metric_series("analytics-job", "loss")
+    assert list(frame["metric_name"]) == ["loss"] * len(points)
+    assert list(frame["value"]) == [p.value for p in points]
+    elapsed = [p.timestamp - points[0].timestamp for p in points]
+    assert list(frame["timestamp"]) == pytest.approx(elapsed, abs=1.0)  # whole-second periods
+
+
+def test_cloudwatch_over_rpc_v2_cbor(sm: Any, server: ApiServer) -> None:
+    """The other wire format botocore may pick for CloudWatch (the model lists it first)."""
+    import cbor2
+
+    described = _metrics_job(sm, "cbor-job")
+    headers = {
+        "Content-Type": "application/cbor",
+        "Accept": "application/cbor",
+        "smithy-protocol": "rpc-v2-cbor",
+    }
+    request = {
+        "Namespace": NAMESPACE,
+        "MetricName": "loss",
+        "Dimensions": [{"Name": "Host", "Value": "cbor-job/algo-1"}],
+        "StartTime": described["TrainingStartTime"] - dt.timedelta(minutes=1),
+        "EndTime": described["TrainingEndTime"] + dt.timedelta(minutes=1),
+        "Period": 60,
+        "Statistics": ["Minimum", "Maximum"],
+    }
+    path = "/service/GraniteServiceVersion20100801/operation/GetMetricStatistics"
+    body = cbor2.dumps(request, datetime_as_timestamp=True)
+    status, response_headers, raw = call(server, "POST", path, body, headers)
+    assert status == 200 and response_headers["smithy-protocol"] == "rpc-v2-cbor"
+    answer = cbor2.loads(raw)
+    assert isinstance(answer["Datapoints"][0]["Timestamp"], dt.datetime)  # tag 1
+    assert min(d["Minimum"] for d in answer["Datapoints"]) == pytest.approx(0.25)
+    status, _, raw = call(server, "POST", path, b"\xff\x00", headers)
+    assert status == 400 and cbor2.loads(raw)["__type"] == "SerializationException"
