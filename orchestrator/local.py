@@ -19,7 +19,9 @@ from orchestrator.metrics import operations
 from orchestrator.metrics.operations import trial_component_arn
 from orchestrator.operations import training_jobs as service
 from orchestrator.operations.resources import update_keep_alive
+from orchestrator.operations.trial_components import TrialComponents
 from orchestrator.runtime.protocol import Runtime
+from orchestrator.search import documents
 from orchestrator.search import service as search_service
 from orchestrator.search.records import SearchPage, TrainingJobRecord
 from orchestrator.spec import host_names
@@ -31,7 +33,7 @@ from orchestrator.store.jobs import JobStore
 from orchestrator.store.metrics import MetricStore, MetricSummary, StoredPoint
 from orchestrator.store.pools import WarmPool, WarmPoolStore
 from orchestrator.store.search_index import SearchIndex
-from orchestrator.validation.model import use_cache_dir
+from orchestrator.validation.model import use_cache_dir, validate_shape
 
 
 class Orchestrator:
@@ -198,9 +200,21 @@ class Orchestrator:
         return self.metrics.series(self.store.require(name).arn, metric)
 
     def search(self, **request: Any) -> dict[str, Any]:
-        """Search (Resource="TrainingJob"): the API's request and response."""
+        """Search (Resource TrainingJob by default, or ExperimentTrialComponent): the API's
+        request and response."""
         request.setdefault("Resource", "TrainingJob")
+        if request["Resource"] == "ExperimentTrialComponent":
+            validate_shape(request, "SearchRequest")
+            return documents.page(self.trial_components.all(), request, "TrialComponent")
         return search_service.search(self.store, self.metrics, self.search_index, request)
+
+    @property
+    def trial_components(self) -> TrialComponents:
+        """The trial component of every training job (and of BatchPutMetrics names)."""
+        return TrialComponents(self.store, self.metrics, self.settings)
+
+    def describe_trial_component(self, name: str) -> dict[str, Any]:
+        return self.trial_components.describe(name)
 
     def search_training_jobs(self, **request: Any) -> SearchPage:
         """Search, with typed records: name, status, hyperparameters, metrics, tags."""

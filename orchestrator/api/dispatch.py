@@ -39,6 +39,10 @@ class Dispatcher:
             "ListTrainingJobs": (lambda r: orch.list_training_jobs(**r), True),
             "StopTrainingJob": (self._stop, False),
             "DeleteTrainingJob": (self._delete, False),
+            "DescribeTrialComponent": (
+                lambda r: orch.describe_trial_component(r["TrialComponentName"]),
+                False,
+            ),
             "UpdateTrainingJob": (lambda r: resources.update_training_job(store, clock, r), False),
             "AddTags": (lambda r: resources.add_tags(store, r), False),
             "ListTags": (lambda r: resources.list_tags(store, r), False),

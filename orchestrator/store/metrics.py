@@ -126,6 +126,15 @@ class MetricStore:
         )
         return {row["step"] for row in rows}
 
+    def resources(self, prefix: str) -> list[str]:
+        """Every resource with metrics whose ARN starts with `prefix`."""
+        rows = self.db.read().execute(
+            "SELECT DISTINCT resource FROM metric_summary WHERE resource >= ? AND resource < ?"
+            " ORDER BY resource",
+            (prefix, prefix + "\uffff"),
+        )
+        return [row["resource"] for row in rows]
+
     def summaries(self, resource: str) -> list[MetricSummary]:
         rows = self.db.read().execute(
             "SELECT metric, last, last_timestamp, minimum, maximum, count FROM metric_summary"

@@ -114,3 +114,55 @@ def test_cloudwatch_over_rpc_v2_cbor(sm: Any, server: ApiServer) -> None:
     assert min(d["Minimum"] for d in answer["Datapoints"]) == pytest.approx(0.25)
     status, _, raw = call(server, "POST", path, b"\xff\x00", headers)
     assert status == 400 and cbor2.loads(raw)["__type"] == "SerializationException"
+
+
+def test_trial_components_and_experiment_analytics(
+    sm: Any,
+    orch: Orchestrator,
+    aws_env: dict[str, str],
+    shapes: ShapeChecker,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("SAGEMAKER_SUPPRESS_V2_WARNING", "1")
+    for trial in ("trial-a", "trial-b"):
+        config = {"ExperimentName": "exp-1", "TrialName": trial}
+        _metrics_job(sm, f"exp-{trial}", ExperimentConfig=config)
+    _metrics_job(sm, "outside")  # in no experiment
+    # Metrics a training script logs itself land in the same trial component.
+    client("sagemaker-metrics", shapes).batch_put_metrics(
+        TrialComponentName="exp-trial-a-aws-training-job",
+        MetricData=[{"MetricName": "val:acc", "Timestamp": 1_700_000_000, "Value": 0.9}],
+    )
+    described = sm.describe_trial_component(TrialComponentName="exp-trial-a-aws-training-job")
+    assert described["Source"]["SourceType"] == "SageMakerTrainingJob"
+    assert described["Source"]["SourceArn"].endswith(":training-job/exp-trial-a")
+    assert described["Parameters"]["learning_rate"] == {"StringValue": "0.1"}
+    assert described["Status"]["PrimaryStatus"] == "Completed"
+    summaries = {m["MetricName"]: m for m in described["Metrics"]}
+    loss = orch.metric_series("exp-trial-a", "loss")
+    assert summaries["loss"]["Last"] == loss[-1].value and summaries["loss"]["Count"] == 4
+    assert summaries["val:acc"]["Last"] == 0.9
+    with pytest.raises(sm.exceptions.ResourceNotFound):
+        sm.describe_trial_component(TrialComponentName="nope")
+    found = sm.search(
+        Resource="ExperimentTrialComponent",
+        SearchExpression={
+            "Filters": [{"Name": "Parents.ExperimentName", "Operator": "Equals", "Value": "exp-1"}]
+        },
+        SortBy="TrialComponentName",
+        SortOrder="Ascending",
+    )
+    names = [r["TrialComponent"]["TrialComponentName"] for r in found["Results"]]
+    assert names == ["exp-trial-a-aws-training-job", "exp-trial-b-aws-training-job"]
+
+    import boto3
+    import sagemaker
+    from sagemaker.analytics import ExperimentAnalytics
+
+    session = sagemaker.Session(boto_session=boto3.Session(region_name="us-east-1"))
+    frame = ExperimentAnalytics(experiment_name="exp-1", sagemaker_session=session).dataframe()
+    assert sorted(frame["TrialComponentName"]) == names
+    row = frame.set_index("TrialComponentName").loc["exp-trial-a-aws-training-job"]
+    assert row["loss - Last"] == loss[-1].value and row["loss - Min"] == min(p.value for p in loss)
+    assert row["learning_rate"] == "0.1" and row["Trials"] == ["trial-a"]
+    assert row["val:acc - Last"] == 0.9
