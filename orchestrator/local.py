@@ -20,8 +20,8 @@ from orchestrator.metrics.operations import trial_component_arn
 from orchestrator.operations import training_jobs as service
 from orchestrator.operations.resources import update_keep_alive
 from orchestrator.operations.trial_components import TrialComponents
+from orchestrator.operations.trial_components import search as search_components
 from orchestrator.runtime.protocol import Runtime
-from orchestrator.search import documents
 from orchestrator.search import service as search_service
 from orchestrator.search.records import SearchPage, TrainingJobRecord
 from orchestrator.spec import host_names
@@ -205,7 +205,7 @@ class Orchestrator:
         request.setdefault("Resource", "TrainingJob")
         if request["Resource"] == "ExperimentTrialComponent":
             validate_shape(request, "SearchRequest")
-            return documents.page(self.trial_components.all(), request, "TrialComponent")
+            return search_components(self.trial_components, request)
         return search_service.search(self.store, self.metrics, self.search_index, request)
 
     @property

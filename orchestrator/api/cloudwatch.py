@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 import statistics
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -20,6 +21,7 @@ from orchestrator.errors import ProtocolError
 from orchestrator.spec import host_names
 from orchestrator.store.jobs import JobRecord, JobStore, ListQuery
 from orchestrator.store.metrics import MetricStore, StoredPoint
+from orchestrator.timestamps import epoch_seconds
 from orchestrator.validation.model import validate_shape
 
 SERVICE = "cloudwatch"
@@ -32,8 +34,25 @@ def _invalid(message: str) -> ProtocolError:
     return ProtocolError("InvalidParameterCombination", message)
 
 
-def _moment(value: Any) -> float:
-    return value.timestamp() if isinstance(value, dt.datetime) else float(value)
+def _bad_value(message: str) -> ProtocolError:
+    return ProtocolError("InvalidParameterValue", message)
+
+
+def _moment(value: Any, field: str) -> float:
+    seconds = epoch_seconds(value)
+    if seconds is None or not math.isfinite(seconds):
+        raise _bad_value(f"The parameter {field} must be a valid timestamp, got {value!r}.")
+    return seconds
+
+
+def _percentile(values: list[float], name: str) -> float:
+    """`p90`, `p99.9`: the nearest-rank percentile of the period's values."""
+    rank = float(name[1:]) / 100
+    ordered = sorted(values)
+    return ordered[max(math.ceil(rank * len(ordered)) - 1, 0)]
+
+
+_EXTENDED = re.compile(r"p(\d{1,2}(\.\d{1,10})?|100)")
 
 
 def _when(seconds: float) -> dt.datetime:
@@ -69,12 +88,17 @@ class CloudWatchApi:
     def get_metric_statistics(self, request: dict[str, Any]) -> dict[str, Any]:
         validate_shape(request, "GetMetricStatisticsInput", SERVICE)
         wanted = request.get("Statistics") or []
-        if not wanted and not request.get("ExtendedStatistics"):
-            raise _invalid("Must specify either Statistics or ExtendedStatistics.")
-        start, end = _moment(request["StartTime"]), _moment(request["EndTime"])
+        extended = request.get("ExtendedStatistics") or []
+        if bool(wanted) == bool(extended):
+            raise _invalid("Must specify either Statistics or ExtendedStatistics, not both.")
+        for name in extended:
+            if not _EXTENDED.fullmatch(name):
+                raise _bad_value(f"The value {name} for ExtendedStatistics is not a percentile.")
+        start = _moment(request["StartTime"], "StartTime")
+        end = _moment(request["EndTime"], "EndTime")
         period = int(request["Period"])
         if end <= start:
-            raise _invalid("The parameter StartTime must be less than the parameter EndTime.")
+            raise _bad_value("The parameter StartTime must be less than the parameter EndTime.")
         if (end - start) / period > MAX_DATAPOINTS:
             raise _invalid(
                 f"You have requested up to {math.ceil((end - start) / period)} datapoints,"
@@ -90,6 +114,8 @@ class CloudWatchApi:
             datapoint: dict[str, Any] = {"Timestamp": _when(bucket), "Unit": "None"}
             for name in wanted:
                 datapoint[name] = _STATISTICS[name](values)
+            if extended:
+                datapoint["ExtendedStatistics"] = {n: _percentile(values, n) for n in extended}
             datapoints.append(datapoint)
         return {"Label": request["MetricName"], "Datapoints": datapoints}
 

@@ -8,9 +8,11 @@ to Stopping; the job's supervisor acts on it.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import shutil
 import time
+import uuid
 from typing import Any
 
 from orchestrator.clock import Clock
@@ -23,6 +25,7 @@ from orchestrator.errors import (
     training_job_not_found,
 )
 from orchestrator.lifecycle import Secondary, StopCause, is_terminal
+from orchestrator.metrics.operations import trial_component_arn
 from orchestrator.pools import retained_seconds
 from orchestrator.spec import JobSpec, job_spec
 from orchestrator.store.jobs import JobRecord, JobStore, ListQuery
@@ -332,7 +335,10 @@ def delete(store: JobStore, settings: Settings, name: str, now: float) -> None:
     record = store.get(name)
     if record is None:
         raise ResourceNotFound(f"Requested resource not found. (TrainingJob {name!r})")
-    refused = store.delete(record.name)
+    component = trial_component_arn(
+        settings.region, settings.account_id, f"{record.name}-aws-training-job"
+    )
+    refused = store.delete(record.name, now, also=(component,))
     if refused == "missing":
         raise ResourceNotFound(f"Requested resource not found. (TrainingJob {name!r})")
     if refused is not None:
@@ -341,4 +347,9 @@ def delete(store: JobStore, settings: Settings, name: str, now: float) -> None:
             " are Completed, Failed or Stopped and keep no Available warm pool can be deleted"
             " (release a pool with UpdateTrainingJob, KeepAlivePeriodInSeconds 0)."
         )
-    shutil.rmtree(settings.jobs_root / record.name, ignore_errors=True)
+    # Moved aside first: a new job of the same name may start at once, in a folder of its own.
+    folder = settings.jobs_root / record.name
+    tombstone = settings.jobs_root / f".deleted-{uuid.uuid4().hex}"
+    with contextlib.suppress(OSError):
+        folder.rename(tombstone)
+    shutil.rmtree(tombstone, ignore_errors=True)

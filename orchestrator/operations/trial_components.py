@@ -14,13 +14,14 @@ SageMaker adds (`SageMaker.InstanceCount`, `SageMaker.VolumeSizeInGB`) are Numbe
 
 from __future__ import annotations
 
-import statistics
+import math
 from collections.abc import Iterator
 from typing import Any
 
 from orchestrator.config import Settings
 from orchestrator.errors import ResourceNotFound
 from orchestrator.metrics.operations import trial_component_arn
+from orchestrator.search import documents
 from orchestrator.store.jobs import JobRecord, JobStore, ListQuery
 from orchestrator.store.metrics import MetricStore
 
@@ -55,7 +56,7 @@ class TrialComponents:
                 return self._of_job(record)
         return self._of_metrics(name)
 
-    def all(self) -> Iterator[dict[str, Any]]:
+    def all(self, full: bool = True) -> Iterator[dict[str, Any]]:
         """Every trial component: one per training job, then those only metrics made."""
         records, _ = self.store.page(
             ListQuery(sort_by="Name", sort_order="Ascending", max_results=1_000_000)
@@ -63,7 +64,7 @@ class TrialComponents:
         jobs = set()
         for record in records:
             jobs.add(record.name + SUFFIX)
-            yield self._of_job(record)
+            yield self._of_job(record, full)
         prefix = self.arn("")
         for resource in self.metrics.resources(prefix):
             name = resource.removeprefix(prefix)
@@ -74,24 +75,40 @@ class TrialComponents:
 
     # -- building the view -------------------------------------------------------------------
 
-    def _summaries(self, resource: str) -> list[dict[str, Any]]:
-        summaries = []
-        for summary in self.metrics.summaries(resource):
-            values = [p.value for p in self.metrics.series(resource, summary.metric)]
-            summaries.append(
-                {
-                    "MetricName": summary.metric,
-                    "SourceArn": resource,
-                    "TimeStamp": summary.last_timestamp,
-                    "Max": summary.maximum,
-                    "Min": summary.minimum,
-                    "Last": summary.last,
-                    "Count": summary.count,
-                    "Avg": statistics.fmean(values) if values else summary.last,
-                    "StdDev": statistics.stdev(values) if len(values) > 1 else 0.0,
-                }
-            )
-        return summaries
+    def _summaries(self, *resources: str) -> list[dict[str, Any]]:
+        """TrialComponentMetricSummary of each metric the resources hold (a training job's
+        points and what BatchPutMetrics wrote to its trial component's name, together)."""
+        merged: dict[str, dict[str, Any]] = {}
+        for resource in resources:
+            moments = self.metrics.moments(resource)
+            for summary in self.metrics.summaries(resource):
+                count, total, squares = moments.get(summary.metric, (0, 0.0, 0.0))
+                seen = merged.setdefault(
+                    summary.metric,
+                    {
+                        "MetricName": summary.metric,
+                        "SourceArn": resource,
+                        "TimeStamp": 0.0,
+                        "Max": summary.maximum,
+                        "Min": summary.minimum,
+                        "Count": 0,
+                        "_sum": 0.0,
+                        "_squares": 0.0,
+                    },
+                )
+                seen["Max"] = max(seen["Max"], summary.maximum)
+                seen["Min"] = min(seen["Min"], summary.minimum)
+                seen["Count"] += count
+                seen["_sum"] += total
+                seen["_squares"] += squares
+                if summary.last_timestamp >= seen["TimeStamp"]:
+                    seen.update(TimeStamp=summary.last_timestamp, Last=summary.last)
+        for seen in merged.values():
+            count, total, squares = seen["Count"], seen.pop("_sum"), seen.pop("_squares")
+            mean = total / count if count else seen["Last"]
+            spread = (squares - count * mean * mean) / (count - 1) if count > 1 else 0.0
+            seen.update(Avg=mean, StdDev=math.sqrt(max(spread, 0.0)))
+        return list(merged.values())
 
     def _of_metrics(self, name: str) -> dict[str, Any] | None:
         resource = self.arn(name)
@@ -111,7 +128,9 @@ class TrialComponents:
             "Tags": [],
         }
 
-    def _of_job(self, record: JobRecord) -> dict[str, Any]:
+    def _of_job(self, record: JobRecord, full: bool = True) -> dict[str, Any]:
+        """The job's trial component; not `full`: without Metrics and Tags (the costly
+        parts), for searches that do not look at them."""
         request = record.request
         name = record.name + SUFFIX
         resources = request.get("ResourceConfig") or {}
@@ -138,7 +157,7 @@ class TrialComponents:
         status: dict[str, Any] = {"PrimaryStatus": _PRIMARY.get(record.status, "InProgress")}
         if record.failure_reason:
             status["Message"] = record.failure_reason
-        summaries = self._summaries(record.arn) + self._summaries(self.arn(name))
+        summaries = self._summaries(record.arn, self.arn(name)) if full else []
         component: dict[str, Any] = {
             "TrialComponentName": name,
             "DisplayName": name,
@@ -150,7 +169,9 @@ class TrialComponents:
             "Parameters": parameters,
             "InputArtifacts": inputs,
             "Metrics": summaries,
-            "Tags": [{"Key": k, "Value": v} for k, v in self.store.tags(record.name).items()],
+            "Tags": [{"Key": k, "Value": v} for k, v in self.store.tags(record.name).items()]
+            if full
+            else [],
             "Parents": _parents(request),
         }
         if record.training_start_time is not None:
@@ -169,3 +190,45 @@ def _parents(request: dict[str, Any]) -> list[dict[str, str]]:
     if config.get("ExperimentName") and config.get("TrialName"):
         return [{"TrialName": config["TrialName"], "ExperimentName": config["ExperimentName"]}]
     return []
+
+
+def search(components: TrialComponents, request: dict[str, Any]) -> dict[str, Any]:
+    """Search over ExperimentTrialComponent. VisibilityConditions and CrossAccount apply as for
+    training jobs. Metrics and Tags are read only for the page when the search does not look
+    at them, so ExperimentAnalytics over one experiment stays cheap among many jobs."""
+    if request.get("CrossAccountFilterOption") == "CrossAccount":
+        return {"Results": [], "TotalHits": {"Value": 0, "Relation": "EqualTo"}}
+    expression = request.get("SearchExpression")
+    visibility = [
+        {"Name": c["Key"], "Operator": "Equals", "Value": c["Value"]}
+        if c.get("Value") is not None
+        else {"Name": c["Key"], "Operator": "Exists"}
+        for c in request.get("VisibilityConditions") or []
+    ]
+    if visibility:
+        subexpressions = [expression] if expression else []
+        expression = {"Operator": "And", "Filters": visibility, "SubExpressions": subexpressions}
+    wanted = {**request, "SearchExpression": expression} if expression else dict(request)
+    looks_at = _properties(expression) | {str(request.get("SortBy") or "").split(".")[0]}
+    full = bool(looks_at & {"Metrics", "Tags"})
+    response = documents.page(components.all(full), wanted, "TrialComponent")
+    if not full:
+        response["Results"] = [
+            {"TrialComponent": components.get(r["TrialComponent"]["TrialComponentName"])}
+            for r in response["Results"]
+        ]
+    return response
+
+
+def _properties(expression: dict[str, Any] | None) -> set[str]:
+    """The top-level properties an expression names (`Metrics` for `Metrics.loss.Max`)."""
+    if not expression:
+        return set()
+    names = {str(f.get("Name", "")).split(".")[0] for f in expression.get("Filters") or []}
+    names |= {
+        str(n.get("NestedPropertyName", "")).split(".")[0]
+        for n in expression.get("NestedFilters") or []
+    }
+    for sub in expression.get("SubExpressions") or []:
+        names |= _properties(sub)
+    return names

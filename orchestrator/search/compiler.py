@@ -108,7 +108,10 @@ def _parts(expression: Expression, context: _Context) -> list[_Part]:
     for sub in expression.subexpressions:
         name = context.table(*context.expression(sub))
         sql = f"SELECT job FROM {name}"
-        parts.append(_Part(sql, [], _membership(sql, []), job_ordered=False))
+        # Never sized by running it: each probe would run the whole chain below it again
+        # (a cost growing with the square of the depth). A filter drives; the table is
+        # checked by membership, computed once.
+        parts.append(_Part(sql, [], _membership(sql, []), can_drive=False))
     return parts
 
 

@@ -69,7 +69,11 @@ def visible_only(
             raise ValidationError(
                 f"VisibilityConditions Key {key!r} must be in the format Tags.<key>."
             )
-        filters.append(_filter({"Name": key, "Operator": "Equals", "Value": condition["Value"]}))
+        value = condition.get("Value")
+        if value is None:  # the model lets Value out: the tag, with any value
+            filters.append(_filter({"Name": key, "Operator": "Exists"}))
+        else:
+            filters.append(_filter({"Name": key, "Operator": "Equals", "Value": value}))
     subexpressions = (expression,) if expression is not None else ()
     return Expression("And", filters=tuple(filters), subexpressions=subexpressions)
 

@@ -318,24 +318,32 @@ class JobStore:
                 (name, owner),
             )
 
-    def delete(self, name: str) -> str | None:
+    def delete(self, name: str, now: float, also: tuple[str, ...] = ()) -> str | None:
         """DeleteTrainingJob's effect, in one transaction: the job and everything recorded of
-        it (transitions, tags, host runs, metrics, its search index rows, its ended warm
-        pools). None once done; else why not: it has not ended, or it keeps an Available
-        warm pool (the caller says so as ResourceInUse)."""
+        it (transitions, tags, host runs, metrics, also those of the resources `also`, its
+        search index rows, its ended warm pools). None once done; else why not: it has not
+        ended, its supervisor is still cleaning up after it, or it keeps a warm pool (the
+        caller says so as ResourceInUse)."""
         with self.db.write() as conn:
-            row = conn.execute("SELECT status, arn FROM jobs WHERE name = ?", (name,)).fetchone()
+            row = conn.execute(
+                "SELECT status, arn, owner, lease_expires FROM jobs WHERE name = ?", (name,)
+            ).fetchone()
             if row is None:
                 return "missing"
             if row["status"] in ("InProgress", "Stopping"):
                 return f"it is {row['status']}"
+            if row["owner"] is not None and (row["lease_expires"] or 0.0) >= now:
+                return "its supervisor is still cleaning up after it; retry in a moment"
             kept = conn.execute(
-                "SELECT 1 FROM warm_pools WHERE holder = ? AND status = 'Available'", (name,)
+                "SELECT status FROM warm_pools WHERE holder = ? AND status IN ('Available',"
+                " 'InUse')",
+                (name,),
             ).fetchone()
             if kept is not None:
-                return "it keeps an Available warm pool"
-            for table in ("metric_points", "metric_summary"):
-                conn.execute(f"DELETE FROM {table} WHERE resource = ?", (row["arn"],))
+                return f"it keeps a warm pool ({kept['status']})"
+            for resource in (row["arn"], *also):
+                for table in ("metric_points", "metric_summary"):
+                    conn.execute(f"DELETE FROM {table} WHERE resource = ?", (resource,))
             conn.execute("DELETE FROM search_props WHERE job = ?", (name,))
             conn.execute("DELETE FROM allocations WHERE job = ?", (name,))
             conn.execute("DELETE FROM warm_pools WHERE holder = ?", (name,))

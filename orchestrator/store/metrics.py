@@ -126,6 +126,15 @@ class MetricStore:
         )
         return {row["step"] for row in rows}
 
+    def moments(self, resource: str) -> dict[str, tuple[int, float, float]]:
+        """Each metric's (count, sum, sum of squares) of its points, in one query."""
+        rows = self.db.read().execute(
+            "SELECT metric, count(*), total(value), total(value * value) FROM metric_points"
+            " WHERE resource = ? GROUP BY metric",
+            (resource,),
+        )
+        return {row[0]: (int(row[1]), float(row[2]), float(row[3])) for row in rows}
+
     def resources(self, prefix: str) -> list[str]:
         """Every resource with metrics whose ARN starts with `prefix`."""
         rows = self.db.read().execute(

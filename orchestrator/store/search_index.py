@@ -56,16 +56,21 @@ class SearchIndex:
         return [(row["name"], row["version"]) for row in rows]
 
     def replace(self, entries: Sequence[tuple[str, int, list[Row]]]) -> None:
-        """Store each job's rows as of `version`; a job changed meanwhile stays stale."""
+        """Store each job's rows as of `version`; a job changed meanwhile stays stale, and one
+        deleted meanwhile (DeleteTrainingJob) gets no rows."""
         with self.db.write() as conn:
             for name, version, rows in entries:
                 conn.execute("DELETE FROM search_props WHERE job = ?", (name,))
+                marked = conn.execute(
+                    "UPDATE jobs SET indexed_version = ? WHERE name = ?", (version, name)
+                )
+                if marked.rowcount == 0:
+                    continue  # the job is gone: indexing it would outlive it
                 conn.executemany(
                     "INSERT INTO search_props (job, path, elem, seq, text, num)"
                     " VALUES (?, ?, ?, ?, ?, ?)",
                     [(name, r.path, r.elem, r.seq, r.text, r.num) for r in rows],
                 )
-                conn.execute("UPDATE jobs SET indexed_version = ? WHERE name = ?", (version, name))
 
     def estimate(self, query: tuple[str, list[Any]], cap: int) -> int:
         """How many rows a query yields, counting no further than `cap` (cheap to ask)."""

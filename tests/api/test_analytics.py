@@ -131,7 +131,10 @@ def test_trial_components_and_experiment_analytics(
     # Metrics a training script logs itself land in the same trial component.
     client("sagemaker-metrics", shapes).batch_put_metrics(
         TrialComponentName="exp-trial-a-aws-training-job",
-        MetricData=[{"MetricName": "val:acc", "Timestamp": 1_700_000_000, "Value": 0.9}],
+        MetricData=[
+            {"MetricName": "val:acc", "Timestamp": 1_700_000_000, "Value": 0.9},
+            {"MetricName": "loss", "Timestamp": 1_700_000_000, "Value": 0.75},  # older
+        ],
     )
     described = sm.describe_trial_component(TrialComponentName="exp-trial-a-aws-training-job")
     assert described["Source"]["SourceType"] == "SageMakerTrainingJob"
@@ -140,7 +143,9 @@ def test_trial_components_and_experiment_analytics(
     assert described["Status"]["PrimaryStatus"] == "Completed"
     summaries = {m["MetricName"]: m for m in described["Metrics"]}
     loss = orch.metric_series("exp-trial-a", "loss")
-    assert summaries["loss"]["Last"] == loss[-1].value and summaries["loss"]["Count"] == 4
+    assert summaries["loss"]["Last"] == loss[-1].value  # the newest point, the job's
+    assert summaries["loss"]["Count"] == 5  # one summary of the job's and the script's points
+    assert len(described["Metrics"]) == 2
     assert summaries["val:acc"]["Last"] == 0.9
     with pytest.raises(sm.exceptions.ResourceNotFound):
         sm.describe_trial_component(TrialComponentName="nope")
@@ -154,6 +159,12 @@ def test_trial_components_and_experiment_analytics(
     )
     names = [r["TrialComponent"]["TrialComponentName"] for r in found["Results"]]
     assert names == ["exp-trial-a-aws-training-job", "exp-trial-b-aws-training-job"]
+    assert found["Results"][0]["TrialComponent"]["Metrics"]  # read for the page
+    tagged = sm.search(
+        Resource="ExperimentTrialComponent",
+        VisibilityConditions=[{"Key": "Tags.team", "Value": "nobody"}],
+    )
+    assert tagged["Results"] == []
 
     import boto3
     import sagemaker

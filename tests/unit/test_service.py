@@ -140,3 +140,24 @@ def test_a_job_that_has_not_ended_or_keeps_a_pool_cannot_be_deleted(h: Harness) 
     service.delete(h.store, h.settings, "pooled", h.clock.now())
     with pytest.raises(ResourceNotFound):
         service.delete(h.store, h.settings, "pooled", h.clock.now())
+
+
+def test_a_job_whose_supervisor_still_cleans_up_cannot_be_deleted_yet(h: Harness) -> None:
+    h.run(request())
+    h.store.claim("job-1", "still-cleaning", h.clock.now(), 30)  # its lease is live
+    with pytest.raises(ResourceInUse, match="still cleaning up"):
+        service.delete(h.store, h.settings, "job-1", h.clock.now())
+    h.clock.advance(31)  # the process died: its lease ran out
+    service.delete(h.store, h.settings, "job-1", h.clock.now())
+
+
+def test_a_job_deleted_while_it_was_being_indexed_leaves_no_index_rows(h: Harness) -> None:
+    from orchestrator.search.properties import Row
+    from orchestrator.store.search_index import SearchIndex
+
+    h.run(request())
+    index = SearchIndex(h.store.db)
+    service.delete(h.store, h.settings, "job-1", h.clock.now())
+    index.replace([("job-1", 3, [Row("TrainingJobName", 0, 0, "job-1", None)])])  # too late
+    rows = h.store.db.read().execute("SELECT count(*) FROM search_props").fetchone()[0]
+    assert rows == 0
