@@ -44,6 +44,8 @@ class Settings:
     # asking for more GPUs than the host has fails (CapacityError) instead of using them all.
     gpus: GpuSetting = DETECT
     gpus_strict: bool = False
+    # Where s3:// lives: `local` (a directory under the home) or `s3` (boto3's configuration).
+    object_store: str = "local"
 
     @property
     def warm_pools_root(self) -> Path:
@@ -121,7 +123,15 @@ def settings_from_env(env: Mapping[str, str] | None = None) -> Settings:
         max_warm_pools=int(_float(env, "ORCHESTRATOR_MAX_WARM_POOLS", 4.0)),
         gpus=parse_setting(env.get("ORCHESTRATOR_GPUS")),
         gpus_strict=_flag(env, "ORCHESTRATOR_GPUS_STRICT"),
+        object_store=_choice(env, "ORCHESTRATOR_OBJECT_STORE", ("local", "s3")),
     )
+
+
+def _choice(env: Mapping[str, str], name: str, options: tuple[str, ...]) -> str:
+    raw = (env.get(name) or options[0]).strip().lower()
+    if raw not in options:
+        raise ValidationError(f"{name} must be one of {', '.join(options)}, got {env[name]!r}")
+    return raw
 
 
 def _flag(env: Mapping[str, str], name: str) -> bool:

@@ -25,7 +25,7 @@ from orchestrator.runtime.protocol import Runtime
 from orchestrator.search import service as search_service
 from orchestrator.search.records import SearchPage, TrainingJobRecord
 from orchestrator.spec import host_names
-from orchestrator.storage.local import LocalObjectStore
+from orchestrator.storage.factory import object_store
 from orchestrator.storage.protocol import ObjectStore
 from orchestrator.store.capacity import Allocation, CapacityLedger
 from orchestrator.store.db import Database
@@ -61,7 +61,7 @@ class Orchestrator:
         self.metrics = MetricStore(database)
         self.search_index = SearchIndex(database)
         self.clock = clock or SystemClock()
-        self.objects = objects or LocalObjectStore(self.settings.object_store_root)
+        self.objects = objects or object_store(self.settings)
         self._runtime = runtime
         self._engine: Engine | None = None
 

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from orchestrator.errors import StorageFailure, StorageUnavailable
 from orchestrator.sharding import shard as shard_of
+from orchestrator.storage.keys import relative_to_prefix
 
 _PLATFORM_ERRNOS = frozenset({errno.ENOSPC, errno.EIO, errno.EDQUOT, errno.EROFS})
 
@@ -99,7 +100,7 @@ class LocalObjectStore:
         for path, key in _walk(bucket, bucket.resolve(), uri):
             if key.startswith(prefix):
                 found = True
-                yield path, _relative_to_prefix(key, prefix)
+                yield path, relative_to_prefix(key, prefix)
         if not found:
             raise StorageFailure(f"no objects found under {uri!r}")
 
@@ -138,7 +139,7 @@ class LocalObjectStore:
     def upload_tree(self, source: Path, uri: str) -> int:
         count = 0
         base = uri.rstrip("/")
-        for path, relative in _walk(source, source.resolve(), f"file://{source}", skip_links=True):
+        for path, relative in walk_files(source):
             self.upload_file(path, f"{base}/{relative}")
             count += 1
         return count
@@ -180,18 +181,9 @@ class LocalObjectStore:
             raise StorageUnavailable(f"could not delete {uri!r}: {exc}") from exc
 
 
-def _relative_to_prefix(key: str, prefix: str) -> str:
-    """Where an object lands in its channel: its path below the prefix; an object that only
-    shares the prefix's leading characters keeps its path below the prefix's folder."""
-    rest = key[len(prefix) :]
-    if not rest:
-        return key.rsplit("/", 1)[-1]
-    if not prefix or prefix.endswith("/"):
-        return rest
-    if rest.startswith("/"):
-        return rest.lstrip("/")
-    folder = prefix.rsplit("/", 1)[0] + "/" if "/" in prefix else ""
-    return key[len(folder) :]
+def walk_files(source: Path) -> Iterator[tuple[Path, str]]:
+    """Every regular file below `source` (symlinks skipped), with its relative path."""
+    yield from _walk(source, source.resolve(), f"file://{source}", skip_links=True)
 
 
 def _walk(

@@ -1,0 +1,207 @@
+"""s3:// on real S3 or any S3-compatible endpoint, through boto3 (ORCHESTRATOR_OBJECT_STORE=s3).
+
+boto3's own configuration chain decides everything about the connection: credentials,
+region, profiles, `AWS_ENDPOINT_URL_S3` (or `AWS_ENDPOINT_URL`). An endpoint on this machine
+is addressed path-style (`http://127.0.0.1:9000/bucket/key`), as S3-compatible servers expect.
+Objects move through boto3's managed transfers: multipart uploads and ranged downloads, in
+bounded memory whatever their size; listings page through any number of keys. `file://` keeps
+working (plain paths, as in the local store).
+
+Errors, as a training job reports them: a missing bucket or key, access denied, an endpoint
+that does not answer are the request's (ClientError, with the URI and the cause); a 5xx,
+throttling or a timeout is retried briefly (tenacity) and then the platform's
+(InternalServerError, under RetryStrategy).
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, ParamSpec, TypeVar
+
+from orchestrator.errors import StorageFailure, StorageUnavailable
+from orchestrator.sharding import shard as shard_of
+from orchestrator.storage.keys import bucket_and_key, relative_to_prefix, safe_relative
+from orchestrator.storage.local import LocalObjectStore, walk_files
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+ATTEMPTS = 4
+_TRANSIENT_CODES = frozenset(
+    {"SlowDown", "Throttling", "ThrottlingException", "RequestTimeout", "InternalError",
+     "ServiceUnavailable", "RequestTimeTooSkewed"}
+)  # fmt: skip
+
+
+def _transient(exc: BaseException) -> bool:
+    from botocore.exceptions import ClientError, ConnectionClosedError, ReadTimeoutError
+
+    if isinstance(exc, ReadTimeoutError | ConnectionClosedError):
+        return True
+    if isinstance(exc, ClientError):
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+        return exc.response.get("Error", {}).get("Code") in _TRANSIENT_CODES or status >= 500
+    return False
+
+
+def _explained(uri: str, exc: BaseException) -> StorageFailure:
+    """Our error for a boto3 one: the platform's after retries, else the request's."""
+    from botocore.exceptions import ClientError, EndpointConnectionError
+
+    if _transient(exc):
+        return StorageUnavailable(f"{uri}: the object store kept failing ({exc})")
+    if isinstance(exc, EndpointConnectionError):
+        return StorageFailure(
+            f"{uri}: no S3 endpoint answers at {exc.kwargs.get('endpoint_url')}"
+            " (AWS_ENDPOINT_URL_S3, or unset ORCHESTRATOR_OBJECT_STORE for the local store)"
+        )
+    if isinstance(exc, ClientError):
+        error = exc.response.get("Error", {})
+        code, message = error.get("Code", "?"), error.get("Message", "")
+        what = {
+            "NoSuchBucket": "the bucket does not exist",
+            "NoSuchKey": "no such object",
+            "404": "no such object",
+            "AccessDenied": "access denied",
+            "403": "access denied",
+        }.get(str(code), f"{code}: {message}")
+        return StorageFailure(f"{uri}: {what}")
+    return StorageFailure(f"{uri}: {exc}")
+
+
+class S3ObjectStore:
+    def __init__(self, files: LocalObjectStore, client: Any = None) -> None:
+        self.files = files  # file:// URIs
+        self._client = client
+
+    @property
+    def client(self) -> Any:
+        """boto3's S3 client, made on first use (boto3 costs ~0.3 s to import)."""
+        if self._client is None:
+            import boto3
+            from botocore.config import Config
+
+            local = bool(
+                os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL")
+            )
+            config = Config(
+                retries={"max_attempts": 1, "mode": "standard"},  # tenacity retries, here
+                s3={"addressing_style": "path" if local else "auto"},
+            )
+            self._client = boto3.client("s3", config=config)
+        return self._client
+
+    def _call(self, uri: str, action: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        """`action` with brief retries of transient failures; our error if it still fails."""
+        import tenacity
+
+        retrying = tenacity.Retrying(
+            retry=tenacity.retry_if_exception(_transient),
+            stop=tenacity.stop_after_attempt(ATTEMPTS),
+            wait=tenacity.wait_exponential(multiplier=0.2, max=2.0),
+            reraise=True,
+        )
+        try:
+            return retrying(action, *args, **kwargs)
+        except StorageFailure:
+            raise
+        except Exception as exc:
+            raise _explained(uri, exc) from exc
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def _keys(self, uri: str, prefix: str) -> Iterator[dict[str, Any]]:
+        bucket, _ = bucket_and_key(uri)
+        pages = self.client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
+        iterator = iter(pages)
+        while True:
+            page = self._call(uri, next, iterator, None)
+            if page is None:
+                return
+            yield from page.get("Contents") or []
+
+    def download_prefix(
+        self, uri: str, destination: Path, shard: tuple[int, int] | None = None
+    ) -> int:
+        """S3Prefix: every object whose key starts with the key prefix (SageMaker's
+        S3DataSource.S3Uri: "a key name prefix"), named below the channel by its key relative
+        to the prefix (see keys.relative_to_prefix)."""
+        if uri.startswith("file://"):
+            return self.files.download_prefix(uri, destination, shard)
+        bucket, prefix = bucket_and_key(uri)
+        objects = sorted(
+            (relative_to_prefix(item["Key"], prefix), item["Key"])
+            for item in self._keys(uri, prefix)
+            if not item["Key"].endswith("/")  # a "folder" marker holds no data
+        )
+        if not objects:
+            raise StorageFailure(f"no objects found under {uri!r}")
+        if shard is not None:
+            objects = shard_of(objects, *shard)
+        for relative, key in objects:
+            target = destination / safe_relative(relative, f"s3://{bucket}/{key}")
+            self._fetch(f"s3://{bucket}/{key}", bucket, key, target)
+        return len(objects)
+
+    def _fetch(self, uri: str, bucket: str, key: str, target: Path) -> None:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        partial = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}.partial")
+        try:
+            self._call(uri, self.client.download_file, bucket, key, str(partial))
+            os.replace(partial, target)
+        finally:
+            partial.unlink(missing_ok=True)
+
+    def local_directory(self, uri: str) -> Path | None:
+        return self.files.local_directory(uri) if uri.startswith("file://") else None
+
+    def local_path(self, uri: str) -> Path | None:
+        return self.files.local_path(uri) if uri.startswith("file://") else None
+
+    def list_prefix(self, uri: str) -> dict[str, tuple[int, float]]:
+        if uri.startswith("file://"):
+            return self.files.list_prefix(uri)
+        _, key = bucket_and_key(uri)
+        folder = key.rstrip("/") + "/" if key else ""
+        return {
+            item["Key"][len(folder) :]: (int(item["Size"]), item["LastModified"].timestamp())
+            for item in self._keys(uri, folder)
+            if not item["Key"].endswith("/")
+        }
+
+    def download_file(self, uri: str, target: Path) -> None:
+        if uri.startswith("file://"):
+            self.files.download_file(uri, target)
+            return
+        bucket, key = bucket_and_key(uri)
+        self._fetch(uri, bucket, key, target)
+
+    # -- writing ---------------------------------------------------------------------------
+
+    def upload_file(self, source: Path, uri: str) -> None:
+        if uri.startswith("file://"):
+            self.files.upload_file(source, uri)
+            return
+        bucket, key = bucket_and_key(uri)
+        if not key:
+            raise StorageFailure(f"{uri!r} names a bucket, not an object")
+        self._call(uri, self.client.upload_file, str(source), bucket, key)
+
+    def upload_tree(self, source: Path, uri: str) -> int:
+        if uri.startswith("file://"):
+            return self.files.upload_tree(source, uri)
+        count = 0
+        for path, relative in walk_files(source):
+            self.upload_file(path, f"{uri.rstrip('/')}/{relative}")
+            count += 1
+        return count
+
+    def delete(self, uri: str) -> None:
+        if uri.startswith("file://"):
+            self.files.delete(uri)
+            return
+        bucket, key = bucket_and_key(uri)
+        self._call(uri, self.client.delete_object, Bucket=bucket, Key=key)
