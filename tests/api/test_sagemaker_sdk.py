@@ -22,11 +22,14 @@ def estimator(image: str, **options: Any) -> Any:
 
     logging.getLogger("sagemaker").setLevel(logging.WARNING)
     session = sagemaker.Session(boto_session=boto3.Session(region_name="us-east-1"))
-    defaults = {"instance_count": 1, "instance_type": "ml.m5.large"}
+    defaults = {
+        "instance_count": 1,
+        "instance_type": "ml.m5.large",
+        "output_path": "s3://sdk-artifacts/out",
+    }
     return Estimator(
         image_uri=image,
         role="arn:aws:iam::123456789012:role/SageMakerRole",
-        output_path="s3://sdk-artifacts/out",
         sagemaker_session=session,
         **{**defaults, **options},
     )

@@ -1,0 +1,58 @@
+"""The SageMaker SDK with s3:// inputs and outputs on a real S3-compatible server (moto), and
+`orchestrator serve` reading and writing there (ORCHESTRATOR_OBJECT_STORE=s3)."""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from orchestrator import Orchestrator, Settings
+from orchestrator.api.server import ApiServer
+from tests.api.test_sagemaker_sdk import estimator
+from tests.integration.conftest import EXAMPLE_DATA
+
+pytestmark = pytest.mark.docker
+
+
+@pytest.fixture
+def s3_server_api(settings: Settings, orch: Orchestrator, s3_env: str) -> Iterator[ApiServer]:
+    on_s3 = Orchestrator(dataclasses.replace(settings, object_store="s3"))
+    api = ApiServer(on_s3, "127.0.0.1", 0)
+    thread = threading.Thread(target=api.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    yield api
+    api.shutdown()
+    api.server_close()
+    on_s3.close()
+
+
+def test_the_sdk_uploads_trains_and_reads_back_through_s3(
+    s3_server_api: ApiServer, s3_env: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for variable in ("SAGEMAKER", "SAGEMAKER_METRICS", "CLOUDWATCH_LOGS"):
+        monkeypatch.setenv(f"AWS_ENDPOINT_URL_{variable}", s3_server_api.url)
+    monkeypatch.setenv("SAGEMAKER_SUPPRESS_V2_WARNING", "1")
+    import boto3
+
+    s3: Any = boto3.client("s3")
+    s3.create_bucket(Bucket="sdk-bucket")
+    fitted = estimator(
+        "orchestrator/linear-regression:latest",
+        hyperparameters={"epochs": 3, "learning_rate": 0.1},
+        output_path="s3://sdk-bucket/out",
+        base_job_name="sdk-s3",
+    )
+    # The SDK's own upload (S3 PutObject) goes to the S3 server, as against AWS.
+    inputs = fitted.sagemaker_session.upload_data(
+        str(EXAMPLE_DATA), bucket="sdk-bucket", key_prefix="train"
+    )
+    fitted.fit({"train": inputs}, logs=False)
+    job = fitted.latest_training_job.describe()
+    assert job["TrainingJobStatus"] == "Completed", job.get("FailureReason")
+    assert fitted.model_data == f"s3://sdk-bucket/out/{job['TrainingJobName']}/output/model.tar.gz"
+    key = fitted.model_data.removeprefix("s3://sdk-bucket/")
+    assert s3.head_object(Bucket="sdk-bucket", Key=key)["ContentLength"] > 0
