@@ -8,9 +8,10 @@ on a loopback port), in the same run.
 from __future__ import annotations
 
 import argparse
-import logging
+import contextlib
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -73,15 +74,19 @@ def main() -> None:
     parser.add_argument("--megabytes", type=int, default=1024)
     args = parser.parse_args()
     total = args.megabytes * 1024 * 1024
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    from moto.server import ThreadedMotoServer
-
     from orchestrator.storage.local import LocalObjectStore
     from orchestrator.storage.s3 import S3ObjectStore
 
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
+    # moto in a process of its own, as any S3 server is: in this one it would share the GIL
+    # with the client under test, and not with `aws s3 sync`.
+    host, port = "127.0.0.1", _free_port()
+    moto = Path(sys.executable).with_name("moto_server")
+    server = subprocess.Popen(
+        [str(moto), "-H", host, "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    _wait_for(host, port)
     os.environ.update(
         AWS_ENDPOINT_URL_S3=f"http://{host}:{port}",
         AWS_ACCESS_KEY_ID="bench",
@@ -96,7 +101,23 @@ def main() -> None:
         print(f"{args.megabytes} MiB each way; moto on {host}:{port}; MiB/s, higher is better")
         _measure(store, scratch, f"{small} x {SMALL_BYTES // 1024} KiB", small, SMALL_BYTES)
         _measure(store, scratch, f"{LARGE_COUNT} x {large // 2**20} MiB", LARGE_COUNT, large)
-    server.stop()
+    server.terminate()
+    server.wait(30)
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _wait_for(host: str, port: int) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        with contextlib.suppress(OSError), socket.create_connection((host, port), timeout=1):
+            return
+        time.sleep(0.1)
+    raise SystemExit("moto_server did not start")
 
 
 if __name__ == "__main__":

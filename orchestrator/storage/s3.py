@@ -18,6 +18,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
@@ -30,6 +31,9 @@ P = ParamSpec("P")
 T = TypeVar("T")
 
 ATTEMPTS = 4
+TRANSFERS = 10  # objects in flight at once, as `aws s3 sync` has
+SMALL_OBJECT_BYTES = 8 * 1024 * 1024  # boto3's multipart threshold: below, one GET will do
+CHUNK_BYTES = 1024 * 1024
 _TRANSIENT_CODES = frozenset(
     {"SlowDown", "Throttling", "ThrottlingException", "RequestTimeout", "InternalError",
      "ServiceUnavailable", "RequestTimeTooSkewed"}
@@ -70,6 +74,18 @@ def _explained(uri: str, exc: BaseException) -> StorageFailure:
         }.get(str(code), f"{code}: {message}")
         return StorageFailure(f"{uri}: {what}")
     return StorageFailure(f"{uri}: {exc}")
+
+
+def _parallel(action: Callable[[Any], None], items: list[Any]) -> None:
+    """`action` on every item, TRANSFERS at a time: many small objects move as fast as the
+    server answers, not one round trip after another (boto3's clients are thread-safe)."""
+    if len(items) <= 1:
+        for item in items:
+            action(item)
+        return
+    with ThreadPoolExecutor(min(TRANSFERS, len(items)), thread_name_prefix="s3") as pool:
+        for _ in pool.map(action, items):
+            pass
 
 
 class S3ObjectStore:
@@ -133,7 +149,7 @@ class S3ObjectStore:
             return self.files.download_prefix(uri, destination, shard)
         bucket, prefix = bucket_and_key(uri)
         objects = sorted(
-            (relative_to_prefix(item["Key"], prefix), item["Key"])
+            (relative_to_prefix(item["Key"], prefix), item["Key"], int(item.get("Size", -1)))
             for item in self._keys(uri, prefix)
             if not item["Key"].endswith("/")  # a "folder" marker holds no data
         )
@@ -141,19 +157,38 @@ class S3ObjectStore:
             raise StorageFailure(f"no objects found under {uri!r}")
         if shard is not None:
             objects = shard_of(objects, *shard)
-        for relative, key in objects:
-            target = destination / safe_relative(relative, f"s3://{bucket}/{key}")
-            self._fetch(f"s3://{bucket}/{key}", bucket, key, target)
+        targets = [
+            (destination / safe_relative(relative, f"s3://{bucket}/{key}"), key, size)
+            for relative, key, size in objects
+        ]  # every key checked before anything is written
+
+        def fetch(item: tuple[Path, str, int]) -> None:
+            target, key, size = item
+            self._fetch(f"s3://{bucket}/{key}", bucket, key, target, size)
+
+        _parallel(fetch, targets)
         return len(objects)
 
-    def _fetch(self, uri: str, bucket: str, key: str, target: Path) -> None:
+    def _fetch(self, uri: str, bucket: str, key: str, target: Path, size: int = -1) -> None:
+        """One object into `target` (whole, then renamed into place). A small object, its size
+        known from the listing, is one GET streamed to disk; others go through boto3's managed
+        download (a HEAD, then ranged GETs in parallel)."""
         target.parent.mkdir(parents=True, exist_ok=True)
         partial = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}.partial")
         try:
-            self._call(uri, self.client.download_file, bucket, key, str(partial))
+            if 0 <= size < SMALL_OBJECT_BYTES:
+                self._call(uri, self._get, bucket, key, partial)
+            else:
+                self._call(uri, self.client.download_file, bucket, key, str(partial))
             os.replace(partial, target)
         finally:
             partial.unlink(missing_ok=True)
+
+    def _get(self, bucket: str, key: str, target: Path) -> None:
+        body = self.client.get_object(Bucket=bucket, Key=key)["Body"]
+        with target.open("wb") as out:
+            for chunk in body.iter_chunks(CHUNK_BYTES):
+                out.write(chunk)
 
     def local_directory(self, uri: str) -> Path | None:
         return self.files.local_directory(uri) if uri.startswith("file://") else None
@@ -193,11 +228,10 @@ class S3ObjectStore:
     def upload_tree(self, source: Path, uri: str) -> int:
         if uri.startswith("file://"):
             return self.files.upload_tree(source, uri)
-        count = 0
-        for path, relative in walk_files(source):
-            self.upload_file(path, f"{uri.rstrip('/')}/{relative}")
-            count += 1
-        return count
+        files = list(walk_files(source))
+        base = uri.rstrip("/")
+        _parallel(lambda item: self.upload_file(item[0], f"{base}/{item[1]}"), files)
+        return len(files)
 
     def delete(self, uri: str) -> None:
         if uri.startswith("file://"):
