@@ -65,6 +65,17 @@ class CheckpointSpec:
     local_path: str = DEFAULT_CHECKPOINT_PATH
 
 
+DEFAULT_TENSORBOARD_PATH = "/opt/ml/output/tensorboard"
+
+
+@dataclass(frozen=True)
+class TensorBoardSpec:
+    """TensorBoardOutputConfig: LocalPath uploaded to S3OutputPath while the job trains."""
+
+    s3_uri: str
+    local_path: str = DEFAULT_TENSORBOARD_PATH
+
+
 @dataclass(frozen=True)
 class JobSpec:
     """Everything the supervisor needs to run one training job."""
@@ -95,6 +106,7 @@ class JobSpec:
     pool_key: str = ""
     # ResourceConfig.InstanceGroups (a heterogeneous cluster); empty: InstanceType x Count.
     instance_groups: tuple[InstanceGroupSpec, ...] = ()
+    tensorboard: TensorBoardSpec | None = None
 
     @property
     def groups(self) -> tuple[InstanceGroupSpec, ...]:
@@ -191,6 +203,7 @@ def job_spec(request: Mapping[str, Any], arn: str) -> JobSpec:
         max_retry_attempts=(request.get("RetryStrategy") or {}).get("MaximumRetryAttempts", 0),
         max_pending_seconds=_max_pending(stopping, accelerated),
         checkpoint=_checkpoint_spec(request.get("CheckpointConfig")),
+        tensorboard=_tensorboard_spec(request.get("TensorBoardOutputConfig")),
         spot=bool(request.get("EnableManagedSpotTraining")),
         max_wait_seconds=stopping.get("MaxWaitTimeInSeconds"),
         keep_alive_seconds=resources.get("KeepAlivePeriodInSeconds") or 0,
@@ -205,6 +218,13 @@ def _max_pending(stopping: Mapping[str, Any], accelerated: bool) -> int | None:
     """
     value = stopping.get("MaxPendingTimeInSeconds")
     return value if value is not None and accelerated else None
+
+
+def _tensorboard_spec(config: Mapping[str, Any] | None) -> TensorBoardSpec | None:
+    if not config:
+        return None
+    local = posixpath.normpath(str(config.get("LocalPath") or DEFAULT_TENSORBOARD_PATH))
+    return TensorBoardSpec(str(config["S3OutputPath"]), local)
 
 
 def _checkpoint_spec(config: Mapping[str, Any] | None) -> CheckpointSpec | None:

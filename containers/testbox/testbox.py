@@ -18,6 +18,7 @@ mesh SECONDS        (several hosts) connect to every other host by its name from
                     resourceconfig.json, print "connected to algo-N", wait until every other
                     host has connected back, then sleep (SIGTERM: exit 0)
 fail-on HOST MSG    on HOST: write MSG to the failure file and exit 2; elsewhere sleep 600
+write PATH TEXT ...  write each TEXT to its absolute PATH (folders made), exit 0
 channels            print each channel's files ("channel NAME: a,b"), exit 0
 contract            copy what the platform provided (config files, env, channels, network
                     interfaces) into /opt/ml/model/contract.json, exit 0
@@ -144,6 +145,14 @@ def fail_on(args):
     sleep(["600"])
 
 
+def write_files(args):
+    for path, text in zip(args[::2], args[1::2]):
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "w") as handle:
+            handle.write(text)
+        print(f"wrote {path}", flush=True)
+
+
 def channels(_args):
     data = os.path.join(OPT_ML, "input", "data")
     for channel in sorted(os.listdir(data)) if os.path.isdir(data) else []:
@@ -246,7 +255,7 @@ def flood(args):
 MODES = {"train": ok, "ok": ok, "fail": fail, "exit": exit_with, "sleep": sleep,
          "ignore-term": ignore_term, "contract": contract, "gpus": gpus, "metrics": metrics,
          "flood": flood, "checkpoint": checkpoint, "cache": cache, "mesh": mesh,
-         "fail-on": fail_on, "channels": channels}
+         "fail-on": fail_on, "channels": channels, "write": write_files}
 
 if __name__ == "__main__":
     mode = sys.argv[1] if len(sys.argv) > 1 else "train"

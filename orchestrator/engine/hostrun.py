@@ -34,6 +34,7 @@ from orchestrator.store.runs import HostRun
 
 if TYPE_CHECKING:
     from orchestrator.engine.checkpoints import CheckpointSync
+    from orchestrator.engine.outputsync import OutputSyncs
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +63,7 @@ class HostRunner:
         self.container_id: str | None = None
         self.pump: LogPump | None = None
         self.sync: CheckpointSync | None = None
+        self.outputs: OutputSyncs | None = None  # TensorBoard and intermediate uploads
 
     @property
     def started(self) -> bool:
@@ -128,15 +130,27 @@ class HostRunner:
 
     @property
     def sync_error(self) -> str | None:
-        """Why checkpoints keep failing to upload, if they do."""
-        return self.sync.error if self.sync is not None else None
+        """Why checkpoints (or TensorBoard, intermediate output) keep failing to upload."""
+        if self.sync is not None and self.sync.error:
+            return self.sync.error
+        return self.outputs.error if self.outputs is not None else None
 
     def finish_sync(self) -> None:
-        """Upload the last checkpoint changes (the container has exited or is gone)."""
+        """Upload the last checkpoint and output changes (the container has exited or is
+        gone)."""
         if self.sync is not None:
             self.sync.finish()
-            if self.sync.error:
-                raise StorageUnavailable(self.sync.error)
+        if self.outputs is not None:
+            self.outputs.finish()
+        if self.sync_error:
+            raise StorageUnavailable(self.sync_error)
+
+    def _start_outputs(self) -> None:
+        from orchestrator.engine.outputsync import OutputSyncs
+
+        if self.outputs is None:
+            self.outputs = OutputSyncs(self.ctx, self.spec, self.workspace)
+        self.outputs.start()
 
     # -- the container --------------------------------------------------------------------
 
@@ -165,6 +179,7 @@ class HostRunner:
         sync = self._checkpoint_sync()
         if sync is not None:
             sync.start()
+        self._start_outputs()
         # Follow only once started: Docker ends a follow on a created container at once, and
         # replays a started one's output from its first line, so nothing is lost either way.
         self._start_pump(skip_lines=0)
@@ -193,6 +208,7 @@ class HostRunner:
         sync = self._checkpoint_sync()
         if sync is not None:  # an engine restarted mid-training: sync what it missed
             sync.start()
+        self._start_outputs()
         in_file = complete_lines(self.ctx.log_path(self.spec.name, self.host))
         self._start_pump(skip_lines=max(in_file - run.log_base, 0))
         return True
@@ -262,6 +278,8 @@ class HostRunner:
         """Another engine owns the job now: stop our threads, touch nothing of theirs."""
         if self.sync is not None:
             self.sync.abandon()
+        if self.outputs is not None:
+            self.outputs.abandon()
 
     def kill(self) -> None:
         """End the container as a platform failure would (no grace, no upload)."""
@@ -295,11 +313,15 @@ class HostRunner:
             except RuntimeFailure:
                 log.warning("could not remove container %s", self.container_id)
         self.drain()
-        if self.sync is not None:
+        for syncs in (self.sync, self.outputs):
+            if syncs is None:
+                continue
             try:
-                self.sync.finish()
+                syncs.finish()
             except Exception:  # a failed final sync must not keep the workspace forever
-                log.exception("last checkpoint sync of %s failed", self.spec.name)
+                log.exception("last sync of %s failed", self.spec.name)
+        if self.outputs is not None:
+            self.outputs.remove()
         self.workspace.remove()
         shutil.rmtree(self.workspace.checkpoint_dir, ignore_errors=True)
         self._nvidia_smi_path.unlink(missing_ok=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from orchestrator.engine.context import EngineContext
+from orchestrator.engine.outputsync import tensorboard_mounts
 from orchestrator.engine.workspace import Workspace, channels_of
 from orchestrator.gpus import GpuInventory
 from orchestrator.instances import resources_of
@@ -100,7 +101,7 @@ def container_spec(
     }
     if cache is not None:
         environment[CACHE_VARIABLE] = CACHE_PATH
-    mounts = _mounts(ctx, spec, workspace, cache)
+    mounts = _mounts(ctx, spec, workspace, cache) + tensorboard_mounts(spec, workspace)
     if nvidia_smi is not None:
         mounts.append(Mount(nvidia_smi, NVIDIA_SMI_PATH, read_only=True))
     return ContainerSpec(

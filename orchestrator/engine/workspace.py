@@ -47,6 +47,7 @@ class Workspace:
             self.model_dir,
             self.output_data_dir,
             self.root / "checkpoints",
+            self.root / "output" / "intermediate",
         ):
             directory.mkdir(parents=True, exist_ok=True)
         for channel in channels_of(spec, self.host):
@@ -54,6 +55,11 @@ class Workspace:
         self._write_json("hyperparameters.json", dict(spec.hyperparameters))
         self._write_json("resourceconfig.json", resource_config(spec, self.host))
         self._write_json("inputdataconfig.json", input_data_config(spec, self.host))
+        if spec.tensorboard is not None:  # where smdebug and the SDK's helpers look for it
+            self._write_json(
+                "tensorboardoutputconfig.json",
+                {"LocalPath": spec.tensorboard.local_path, "S3OutputPath": spec.tensorboard.s3_uri},
+            )
         if spec.checkpoint is not None:  # as the platform writes it; frameworks read it
             self._write_json(
                 "checkpointconfig.json",

@@ -50,7 +50,6 @@ _UNSUPPORTED: list[tuple[tuple[str, ...], Callable[[Any], bool], str]] = [
         f"ResourceConfig.InstancePlacementConfig {NOT_YET}",
     ),
     (("RemoteDebugConfig", "EnableRemoteDebug"), bool, f"RemoteDebugConfig {NOT_YET}"),
-    (("TensorBoardOutputConfig",), bool, f"TensorBoardOutputConfig {NOT_YET}"),
     (("ServerlessJobConfig",), bool, f"ServerlessJobConfig {NOT_YET}"),
     (("MlflowConfig",), bool, f"MlflowConfig {NOT_YET}"),
     (("ModelPackageConfig",), bool, f"ModelPackageConfig {NOT_YET}"),
@@ -196,6 +195,30 @@ def _checkpoint_errors(request: Request) -> list[str]:
     return errors
 
 
+def _tensorboard_errors(request: Request) -> list[str]:
+    """TensorBoardOutputConfig: an S3OutputPath, and a LocalPath that is a folder of its own
+    (inside /opt/ml/output, as the default /opt/ml/output/tensorboard, or outside /opt/ml)."""
+    config = request.get("TensorBoardOutputConfig")
+    if not isinstance(config, Mapping):
+        return []
+    field = "TensorBoardOutputConfig.LocalPath"
+    errors = _uri_errors(
+        str(config.get("S3OutputPath", "")), "TensorBoardOutputConfig.S3OutputPath"
+    )
+    local = str(config.get("LocalPath") or "/opt/ml/output/tensorboard")
+    if not local.startswith("/") or ".." in local.split("/"):
+        return [*errors, f"{field} must be an absolute path without '..', got {local!r}"]
+    path = posixpath.normpath(local)
+    if path.startswith("/opt/ml/output/") and not path.startswith("/opt/ml/output/data"):
+        return errors
+    if path == "/opt/ml" or path.startswith("/opt/ml/") or "/opt/ml".startswith(path + "/"):
+        errors.append(
+            f"{field} {local!r} would hide or mix with what the platform writes; use a folder"
+            " in /opt/ml/output (default /opt/ml/output/tensorboard) or outside /opt/ml"
+        )
+    return errors
+
+
 # LocalPath is mounted over what is there: never over /opt/ml, what holds it, or what the
 # platform writes into it (config, channels, model, output and the failure file).
 _PLATFORM_DIRS = ("/opt/ml/input", "/opt/ml/model", "/opt/ml/output")
@@ -286,7 +309,13 @@ def _tag_errors(request: Request) -> list[str]:
 def _rule_errors(request: Request) -> list[str]:
     errors = _unsupported(request) + definition_errors(metric_definitions_of(request))
     errors += _tag_errors(request)
-    for check in (_algorithm_errors, _resource_errors, _stopping_errors, _checkpoint_errors):
+    for check in (
+        _algorithm_errors,
+        _resource_errors,
+        _stopping_errors,
+        _checkpoint_errors,
+        _tensorboard_errors,
+    ):
         errors += check(request)
     return errors + _input_errors(request) + _output_errors(request)
 

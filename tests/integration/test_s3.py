@@ -89,3 +89,18 @@ def test_a_missing_bucket_fails_the_job_clearly(s3_orch: Orchestrator) -> None:
     assert reason.startswith("ClientError: ") and "s3://no-such-bucket/train" in reason
     assert "bucket does not exist" in reason
     wait_until(lambda: not s3_orch.engine.running(), "the engine to settle")
+
+
+def test_tensorboard_and_intermediate_output_land_in_s3(s3_orch: Orchestrator) -> None:
+    bucket = _bucket(s3_orch, "s3-outputs")
+    request = job(
+        "outputs-s3",
+        ["write", "/tb/events.out.tfevents.1", "scalars", "/opt/ml/output/intermediate/e1", "x"],
+        OutputDataConfig={"S3OutputPath": f"s3://{bucket}/out"},
+        TensorBoardOutputConfig={"S3OutputPath": f"s3://{bucket}/tb", "LocalPath": "/tb"},
+    )
+    s3_orch.create_training_job(request)
+    described = s3_orch.wait("outputs-s3", timeout=120)
+    assert described["TrainingJobStatus"] == "Completed", described.get("FailureReason")
+    keys = {o["Key"] for o in _client(s3_orch).list_objects_v2(Bucket=bucket)["Contents"]}
+    assert {"tb/events.out.tfevents.1", "out/outputs-s3/output/intermediate/e1"} <= keys

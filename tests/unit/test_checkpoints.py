@@ -245,3 +245,20 @@ def test_a_folder_swapped_for_a_symlink_is_not_followed(
     (local / "d").symlink_to(outside)  # swapped after the listing
     sync._sync("d/secret.txt", listed["d/secret.txt"])
     assert _remote(store) == {}
+
+
+def test_tensorboard_and_intermediate_output_are_uploaded(tmp_path: Path) -> None:
+    from tests.unit.harness import Harness, request
+
+    h = Harness(tmp_path)
+    files = {
+        "output/tensorboard/events.out.tfevents": "scalars",
+        "output/intermediate/epoch-1.txt": "partial",
+    }
+    h.program("fake/ok:latest", duration=5, files=files)
+    h.run(request(TensorBoardOutputConfig={"S3OutputPath": "s3://bucket/tb/run-1"}))
+    assert h.store.require("job-1").status == "Completed"
+    root = h.settings.object_store_root / "bucket"
+    assert (root / "tb" / "run-1" / "events.out.tfevents").read_text() == "scalars"
+    intermediate = root / "output" / "job-1" / "output" / "intermediate" / "epoch-1.txt"
+    assert intermediate.read_text() == "partial"

@@ -86,7 +86,6 @@ def test_missing_required_member() -> None:
             {"AlgorithmSpecification": {"TrainingImage": "x", "TrainingInputMode": "Pipe"}},
             "Pipe input mode",
         ),
-        ({"TensorBoardOutputConfig": {"S3OutputPath": "s3://b/tb"}}, "TensorBoardOutputConfig"),
     ],
 )
 def test_features_not_built_yet_are_refused_by_name(changes: dict[str, Any], field: str) -> None:
@@ -222,3 +221,27 @@ def test_file_uris_are_local_channels() -> None:
         "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": "file:///data/train"}},
     }
     validate_create_training_job(request(InputDataConfig=[channel]))
+
+
+@pytest.mark.parametrize(
+    ("local", "accepted"),
+    [
+        (None, True),
+        ("/opt/ml/output/tensorboard", True),
+        ("/tensorboard", True),
+        ("/opt/ml/model/tb", False),
+        ("/opt/ml/output/data/tb", False),
+        ("/opt/ml", False),
+        ("tb", False),
+        ("/x/../opt", False),
+    ],
+)
+def test_tensorboard_local_paths(local: str | None, accepted: bool) -> None:
+    config: dict[str, str] = {"S3OutputPath": "s3://b/tb"}
+    if local is not None:
+        config["LocalPath"] = local
+    if accepted:
+        validate_create_training_job(request(TensorBoardOutputConfig=config))
+        return
+    with pytest.raises(ValidationError, match=r"TensorBoardOutputConfig\.LocalPath"):
+        validate_create_training_job(request(TensorBoardOutputConfig=config))
