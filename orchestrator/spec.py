@@ -33,6 +33,7 @@ class ChannelSpec:
     compression: str | None = None
     # S3DataSource.InstanceGroupNames: only hosts of these groups get the channel (all if empty).
     instance_groups: tuple[str, ...] = ()
+    data_type: str = "S3Prefix"  # or ManifestFile
 
     def reaches(self, group: str) -> bool:
         return not self.instance_groups or group in self.instance_groups
@@ -157,6 +158,7 @@ def _channel_spec(channel: Mapping[str, Any], default_mode: str) -> ChannelSpec:
         record_wrapper=channel.get("RecordWrapperType"),
         compression=channel.get("CompressionType"),
         instance_groups=tuple(s3.get("InstanceGroupNames") or ()),
+        data_type=s3.get("S3DataType") or "S3Prefix",
     )
 
 

@@ -109,12 +109,13 @@ class CheckpointSync:
 
     # -- while training --------------------------------------------------------------------
 
-    def start(self) -> CheckpointSync:
+    def start(self, resume: bool = True) -> CheckpointSync:
         """Watch LocalPath. What S3Uri already holds (restored, or uploaded before an engine
         restart) counts as uploaded when its size matches; the first scan uploads the rest and
-        deletes what the container deleted meanwhile."""
+        deletes what the container deleted meanwhile. `resume=False`: a fresh upload-only
+        sync, with nothing of its own in S3 yet to compare (S3 is not asked)."""
         self.local_dir.mkdir(parents=True, exist_ok=True)
-        if not self.uploaded:  # not restored by us: an adopter, mid-training
+        if resume and not self.uploaded:  # not restored by us: an adopter, mid-training
             local = self._local_files()
             for relative, (size, mtime) in self.objects.list_prefix(self.prefix).items():
                 # Uploaded after its last write: the same size, and not written since.

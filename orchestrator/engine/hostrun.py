@@ -22,6 +22,7 @@ from orchestrator.engine.logs import (
     complete_lines,
     lines_from,
 )
+from orchestrator.engine.manifests import download_manifest
 from orchestrator.engine.placement import SHARDED, container_spec, mounted
 from orchestrator.engine.recording import MetricRecorder
 from orchestrator.engine.workspace import Workspace, channels_of
@@ -92,7 +93,12 @@ class HostRunner:
             if mounted(self.spec, channel) and self.ctx.objects.local_directory(channel.uri):
                 continue
             target = self.workspace.channel_dir(channel.name)
-            copied = self.ctx.objects.download_prefix(channel.uri, target, self._shard(channel))
+            if channel.data_type == "ManifestFile":
+                copied = download_manifest(
+                    self.ctx.objects, channel.uri, target, self._shard(channel)
+                )
+            else:
+                copied = self.ctx.objects.download_prefix(channel.uri, target, self._shard(channel))
             if copied == 0 and channel.distribution == SHARDED:
                 log.warning(
                     "%s gets no object of channel %s: it has fewer objects than the job has hosts",
@@ -145,12 +151,12 @@ class HostRunner:
         if self.sync_error:
             raise StorageUnavailable(self.sync_error)
 
-    def _start_outputs(self) -> None:
+    def _start_outputs(self, resume: bool) -> None:
         from orchestrator.engine.outputsync import OutputSyncs
 
         if self.outputs is None:
             self.outputs = OutputSyncs(self.ctx, self.spec, self.workspace)
-        self.outputs.start()
+        self.outputs.start(resume)
 
     # -- the container --------------------------------------------------------------------
 
@@ -179,7 +185,7 @@ class HostRunner:
         sync = self._checkpoint_sync()
         if sync is not None:
             sync.start()
-        self._start_outputs()
+        self._start_outputs(resume=False)
         # Follow only once started: Docker ends a follow on a created container at once, and
         # replays a started one's output from its first line, so nothing is lost either way.
         self._start_pump(skip_lines=0)
@@ -208,7 +214,7 @@ class HostRunner:
         sync = self._checkpoint_sync()
         if sync is not None:  # an engine restarted mid-training: sync what it missed
             sync.start()
-        self._start_outputs()
+        self._start_outputs(resume=True)
         in_file = complete_lines(self.ctx.log_path(self.spec.name, self.host))
         self._start_pump(skip_lines=max(in_file - run.log_base, 0))
         return True

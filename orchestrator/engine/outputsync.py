@@ -70,9 +70,10 @@ class OutputSyncs:
     def error(self) -> str | None:
         return next((s.error for s in self.syncs if s.error), None)
 
-    def start(self) -> None:
+    def start(self, resume: bool) -> None:
+        """`resume`: an adopting engine, which compares with what S3 holds already."""
         for sync in self.syncs:
-            sync.start()
+            sync.start(resume)
 
     def finish(self) -> None:
         for sync in self.syncs:

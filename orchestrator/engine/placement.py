@@ -50,8 +50,10 @@ def device_ids(gpus: tuple[str, ...], inventory: GpuInventory | None) -> list[st
 
 def mounted(spec: JobSpec, channel: ChannelSpec) -> bool:
     """A FastFile channel is mounted rather than copied, unless each host gets a share."""
-    return channel.input_mode == "FastFile" and not (
-        spec.distributed and channel.distribution == SHARDED
+    return (
+        channel.input_mode == "FastFile"
+        and channel.data_type == "S3Prefix"
+        and not (spec.distributed and channel.distribution == SHARDED)
     )
 
 

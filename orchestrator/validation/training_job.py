@@ -258,8 +258,10 @@ def _channel_errors(channel: Mapping[str, Any], index: int, default_mode: str) -
     ]
     if not s3:
         return errors or [f"{where}: DataSource.S3DataSource is required"]
-    if s3.get("S3DataType") != "S3Prefix":
-        errors.append(f"{where}: S3DataType {s3.get('S3DataType')} {NOT_YET}; use S3Prefix")
+    if s3.get("S3DataType") not in ("S3Prefix", "ManifestFile"):
+        errors.append(
+            f"{where}: S3DataType {s3.get('S3DataType')} {NOT_YET}; use S3Prefix or ManifestFile"
+        )
     for field in ("AttributeNames", "ModelAccessConfig", "HubAccessConfig"):
         if s3.get(field):
             errors.append(f"{where}: S3DataSource.{field} {NOT_YET}")

@@ -104,3 +104,28 @@ def test_tensorboard_and_intermediate_output_land_in_s3(s3_orch: Orchestrator) -
     assert described["TrainingJobStatus"] == "Completed", described.get("FailureReason")
     keys = {o["Key"] for o in _client(s3_orch).list_objects_v2(Bucket=bucket)["Contents"]}
     assert {"tb/events.out.tfevents.1", "out/outputs-s3/output/intermediate/e1"} <= keys
+
+
+def test_a_manifest_channel_on_s3_and_a_missing_listed_object(s3_orch: Orchestrator) -> None:
+    bucket = _bucket(s3_orch, "s3-manifest")
+    client = _client(s3_orch)
+    for key in ("images/a/1.csv", "images/b/2.csv"):
+        client.put_object(Bucket=bucket, Key=key, Body=b"1\n")
+    manifest = f'[{{"prefix": "s3://{bucket}/images/"}}, "a/1.csv", "b/2.csv"]'
+    client.put_object(Bucket=bucket, Key="train.manifest", Body=manifest.encode())
+    source = {"S3DataType": "ManifestFile", "S3Uri": f"s3://{bucket}/train.manifest"}
+    channel = {"ChannelName": "train", "DataSource": {"S3DataSource": source}}
+    output = {"S3OutputPath": f"s3://{bucket}/out"}
+    s3_orch.create_training_job(
+        job("manifest-s3", ["channels"], InputDataConfig=[channel], OutputDataConfig=output)
+    )
+    described = s3_orch.wait("manifest-s3", timeout=120)
+    assert described["TrainingJobStatus"] == "Completed", described.get("FailureReason")
+    assert logged(s3_orch, "manifest-s3", "channel train: a,b")
+    broken = f'[{{"prefix": "s3://{bucket}/images/"}}, "a/1.csv", "c/missing.csv"]'
+    client.put_object(Bucket=bucket, Key="broken.manifest", Body=broken.encode())
+    source["S3Uri"] = f"s3://{bucket}/broken.manifest"
+    s3_orch.create_training_job(job("manifest-broken", ["ok"], InputDataConfig=[channel]))
+    described = s3_orch.wait("manifest-broken", timeout=120)
+    assert described["FailureReason"].startswith("ClientError: ")
+    assert f"s3://{bucket}/images/c/missing.csv" in described["FailureReason"]
