@@ -263,11 +263,15 @@ class HostRunner:
     def wait(self, timeout: float) -> ExitStatus | None:
         """The exit status, or None while it runs; ContainerGone if it vanished."""
         assert self.container_id is not None
+        if self.outputs is not None:
+            self.outputs.check()
         return self.ctx.runtime.wait(self.container_id, timeout=timeout)
 
     def poll(self) -> ExitStatus | None:
         """The exit status if the container has exited, without waiting."""
         assert self.container_id is not None
+        if self.outputs is not None:
+            self.outputs.check()
         return self.ctx.runtime.poll(self.container_id)
 
     def stop(self, grace: float) -> ExitStatus:

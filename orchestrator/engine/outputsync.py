@@ -7,6 +7,8 @@ uploaded at the end), upload only: nothing is restored, and nothing in S3 is del
 
 from __future__ import annotations
 
+import contextlib
+import os
 import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -43,48 +45,71 @@ def tensorboard_mounts(spec: JobSpec, workspace: Workspace) -> list[Mount]:
 
 
 class OutputSyncs:
-    """The uploads of one host: started with the container, finished after it."""
+    """The uploads of one host: TensorBoard watched from the start when configured; the
+    intermediate folder watched once something appears in it (looked at every poll, one
+    directory read), so a job that writes none pays nothing: no watcher, no thread, and no
+    watchdog import on `orchestrator run`'s path."""
 
     def __init__(self, ctx: EngineContext, spec: JobSpec, workspace: Workspace) -> None:
-        from orchestrator.engine.checkpoints import CheckpointSync  # watchdog: only here
-
+        self.ctx = ctx
         self.workspace = workspace
-        pairs: list[tuple[Path, str]] = [
-            (workspace.root / "output" / "intermediate", f"{output_prefix(spec)}/intermediate")
-        ]
+        self.targets: dict[str, tuple[Path, str]] = {
+            "intermediate": (
+                workspace.root / "output" / "intermediate",
+                f"{output_prefix(spec)}/intermediate",
+            )
+        }
         board = tensorboard_dir(spec, workspace)
         if spec.tensorboard is not None and board is not None:
-            pairs.append((board, spec.tensorboard.s3_uri))
-        self.syncs: list[CheckpointSync] = [
-            CheckpointSync(
+            self.targets["tensorboard"] = (board, spec.tensorboard.s3_uri)
+        self.syncs: dict[str, CheckpointSync] = {}
+        self.resume = False
+
+    def _sync(self, name: str) -> CheckpointSync:
+        if name not in self.syncs:
+            from orchestrator.engine.checkpoints import CheckpointSync  # watchdog: only here
+
+            folder, uri = self.targets[name]
+            self.syncs[name] = CheckpointSync(
                 folder,
                 uri,
-                ctx.objects,
-                scan_seconds=ctx.settings.checkpoint_scan_seconds,
+                self.ctx.objects,
+                scan_seconds=self.ctx.settings.checkpoint_scan_seconds,
                 mirror_deletes=False,
-            )
-            for folder, uri in pairs
-        ]
+            ).start(self.resume)
+        return self.syncs[name]
 
     @property
     def error(self) -> str | None:
-        return next((s.error for s in self.syncs if s.error), None)
+        return next((s.error for s in self.syncs.values() if s.error), None)
 
     def start(self, resume: bool) -> None:
         """`resume`: an adopting engine, which compares with what S3 holds already."""
-        for sync in self.syncs:
-            sync.start(resume)
+        self.resume = resume
+        if "tensorboard" in self.targets:
+            self._sync("tensorboard")
+        self.check()
+
+    def check(self) -> None:
+        """Start watching the intermediate folder once something is in it."""
+        if "intermediate" in self.syncs:
+            return
+        folder = self.targets["intermediate"][0]
+        with contextlib.suppress(OSError), os.scandir(folder) as entries:
+            if next(entries, None) is not None:
+                self._sync("intermediate")
 
     def finish(self) -> None:
-        for sync in self.syncs:
+        self.check()  # written at the very end: still uploaded
+        for sync in self.syncs.values():
             sync.finish()
 
     def abandon(self) -> None:
-        for sync in self.syncs:
+        for sync in self.syncs.values():
             sync.abandon()
 
     def remove(self) -> None:
         """A TensorBoard folder kept beside /opt/ml goes with the attempt."""
-        for sync in self.syncs:
-            if not sync.local_dir.is_relative_to(self.workspace.root):
-                shutil.rmtree(sync.local_dir, ignore_errors=True)
+        for folder, _ in self.targets.values():
+            if not folder.is_relative_to(self.workspace.root):
+                shutil.rmtree(folder, ignore_errors=True)
