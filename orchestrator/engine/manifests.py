@@ -16,7 +16,7 @@ from typing import Any
 
 from orchestrator.errors import StorageFailure
 from orchestrator.sharding import shard as shard_of
-from orchestrator.storage.keys import safe_relative
+from orchestrator.storage.keys import bucket_and_key, safe_relative
 from orchestrator.storage.protocol import ObjectStore
 
 
@@ -38,8 +38,13 @@ def parse_manifest(text: str, uri: str) -> list[tuple[str, str]]:
             f'{uri}: a manifest is [{{"prefix": "s3://bucket/prefix/"}}, "relative/key", ...]'
         )
     prefix = document[0]["prefix"]
-    if not prefix.startswith(("s3://", "file://")):
+    if not prefix.startswith("s3://"):
         raise StorageFailure(f"{uri}: the manifest's prefix {prefix!r} is not an s3:// URI")
+    if uri.startswith("s3://") and bucket_and_key(prefix)[0] != bucket_and_key(uri)[0]:
+        raise StorageFailure(
+            f"{uri}: the manifest names objects in another bucket ({prefix}); list objects of"
+            " the manifest's own bucket"
+        )
     return [(prefix + entry, safe_relative(entry, prefix + entry)) for entry in document[1:]]
 
 

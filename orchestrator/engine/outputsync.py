@@ -8,6 +8,7 @@ uploaded at the end), upload only: nothing is restored, and nothing in S3 is del
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import shutil
 from pathlib import Path
@@ -16,6 +17,7 @@ from typing import TYPE_CHECKING
 from orchestrator.engine.context import EngineContext
 from orchestrator.engine.outputs import output_prefix
 from orchestrator.engine.workspace import Workspace
+from orchestrator.errors import StorageFailure
 from orchestrator.runtime.protocol import Mount
 from orchestrator.spec import JobSpec
 
@@ -23,6 +25,7 @@ if TYPE_CHECKING:
     from orchestrator.engine.checkpoints import CheckpointSync
 
 OPT_ML = "/opt/ml/"
+log = logging.getLogger(__name__)
 
 
 def tensorboard_dir(spec: JobSpec, workspace: Workspace) -> Path | None:
@@ -97,7 +100,10 @@ class OutputSyncs:
         folder = self.targets["intermediate"][0]
         with contextlib.suppress(OSError), os.scandir(folder) as entries:
             if next(entries, None) is not None:
-                self._sync("intermediate")
+                try:
+                    self._sync("intermediate")
+                except StorageFailure as exc:  # asked again at the next poll, and at the end
+                    log.warning("intermediate output of %s: %s", self.workspace.host, exc)
 
     def finish(self) -> None:
         self.check()  # written at the very end: still uploaded

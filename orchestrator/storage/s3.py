@@ -16,6 +16,7 @@ throttling or a timeout is retried briefly (tenacity) and then the platform's
 from __future__ import annotations
 
 import os
+import re
 import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -40,14 +41,40 @@ _TRANSIENT_CODES = frozenset(
 )  # fmt: skip
 
 
-def _transient(exc: BaseException) -> bool:
-    from botocore.exceptions import ClientError, ConnectionClosedError, ReadTimeoutError
+def _says_transient(text: str) -> bool:
+    """A wrapped error's message naming a transient code: `An error occurred (SlowDown)`."""
+    return any(f"({code})" in text for code in _TRANSIENT_CODES) or bool(
+        re.search(r"\(5\d\d\)", text)
+    )
 
-    if isinstance(exc, ReadTimeoutError | ConnectionClosedError):
-        return True
-    if isinstance(exc, ClientError):
-        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
-        return exc.response.get("Error", {}).get("Code") in _TRANSIENT_CODES or status >= 500
+
+def _transient(exc: BaseException | None) -> bool:
+    """Worth another try. boto3's managed transfers wrap the cause (S3UploadFailedError,
+    RetriesExceededError): it is looked for along the chain."""
+    from botocore.exceptions import (
+        ClientError,
+        ConnectionClosedError,
+        IncompleteReadError,
+        ReadTimeoutError,
+        ResponseStreamingError,
+    )
+
+    seen = 0
+    while exc is not None and seen < 5:
+        if isinstance(
+            exc,
+            ReadTimeoutError | ConnectionClosedError | IncompleteReadError | ResponseStreamingError,
+        ):
+            return True
+        if isinstance(exc, ClientError):
+            status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+            code = exc.response.get("Error", {}).get("Code")
+            return code in _TRANSIENT_CODES or status >= 500
+        wrapper = type(exc).__name__ in ("S3UploadFailedError", "RetriesExceededError")
+        if wrapper and _says_transient(str(exc)):
+            return True
+        exc = exc.__cause__ or exc.__context__
+        seen += 1
     return False
 
 
@@ -78,14 +105,18 @@ def _explained(uri: str, exc: BaseException) -> StorageFailure:
 
 def _parallel(action: Callable[[Any], None], items: list[Any]) -> None:
     """`action` on every item, TRANSFERS at a time: many small objects move as fast as the
-    server answers, not one round trip after another (boto3's clients are thread-safe)."""
+    server answers, not one round trip after another (boto3's clients are thread-safe). The
+    first failure stops what has not started yet."""
     if len(items) <= 1:
         for item in items:
             action(item)
         return
-    with ThreadPoolExecutor(min(TRANSFERS, len(items)), thread_name_prefix="s3") as pool:
+    pool = ThreadPoolExecutor(min(TRANSFERS, len(items)), thread_name_prefix="s3")
+    try:
         for _ in pool.map(action, items):
             pass
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 class S3ObjectStore:
@@ -130,14 +161,16 @@ class S3ObjectStore:
     # -- reading ---------------------------------------------------------------------------
 
     def _keys(self, uri: str, prefix: str) -> Iterator[dict[str, Any]]:
+        """Every object under the prefix, page by page; a page that fails is asked again
+        (never the listing silently cut short)."""
         bucket, _ = bucket_and_key(uri)
-        pages = self.client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
-        iterator = iter(pages)
+        asked: dict[str, Any] = {"Bucket": bucket, "Prefix": prefix}
         while True:
-            page = self._call(uri, next, iterator, None)
-            if page is None:
-                return
+            page = self._call(uri, self.client.list_objects_v2, **asked)
             yield from page.get("Contents") or []
+            if not page.get("IsTruncated"):
+                return
+            asked["ContinuationToken"] = page["NextContinuationToken"]
 
     def download_prefix(
         self, uri: str, destination: Path, shard: tuple[int, int] | None = None
@@ -230,6 +263,7 @@ class S3ObjectStore:
             return self.files.upload_tree(source, uri)
         files = list(walk_files(source))
         base = uri.rstrip("/")
+        _ = self.client  # made here, not by several workers at once
         _parallel(lambda item: self.upload_file(item[0], f"{base}/{item[1]}"), files)
         return len(files)
 

@@ -196,22 +196,25 @@ def _checkpoint_errors(request: Request) -> list[str]:
 
 
 def _tensorboard_errors(request: Request) -> list[str]:
-    """TensorBoardOutputConfig: an S3OutputPath, and a LocalPath that is a folder of its own
-    (inside /opt/ml/output, as the default /opt/ml/output/tensorboard, or outside /opt/ml)."""
+    """TensorBoardOutputConfig: an S3OutputPath, and a LocalPath that is a folder of its own:
+    in /opt/ml/output (the default /opt/ml/output/tensorboard) but not what the platform
+    writes there, or outside /opt/ml, and not CheckpointConfig's LocalPath."""
     config = request.get("TensorBoardOutputConfig")
     if not isinstance(config, Mapping):
         return []
     field = "TensorBoardOutputConfig.LocalPath"
-    errors = _uri_errors(
-        str(config.get("S3OutputPath", "")), "TensorBoardOutputConfig.S3OutputPath"
-    )
+    uri = str(config.get("S3OutputPath", ""))
+    errors = _uri_errors(uri, "TensorBoardOutputConfig.S3OutputPath")
     local = str(config.get("LocalPath") or "/opt/ml/output/tensorboard")
     if not local.startswith("/") or ".." in local.split("/"):
         return [*errors, f"{field} must be an absolute path without '..', got {local!r}"]
-    path = posixpath.normpath(local)
-    if path.startswith("/opt/ml/output/") and not path.startswith("/opt/ml/output/data"):
-        return errors
-    if path == "/opt/ml" or path.startswith("/opt/ml/") or "/opt/ml".startswith(path + "/"):
+    parts = [part for part in local.split("/") if part and part != "."]
+    checkpoint = _truthy(request, "CheckpointConfig", "LocalPath") or "/opt/ml/checkpoints"
+    taken = [part for part in str(checkpoint).split("/") if part and part != "."]
+    under_output = parts[:3] == ["opt", "ml", "output"] and len(parts) > 3
+    own = under_output and parts[3] not in ("data", "failure", "intermediate")
+    outside = parts[:2] != ["opt", "ml"] and parts not in ([], ["opt"])
+    if not (own or outside) or parts == taken:
         errors.append(
             f"{field} {local!r} would hide or mix with what the platform writes; use a folder"
             " in /opt/ml/output (default /opt/ml/output/tensorboard) or outside /opt/ml"

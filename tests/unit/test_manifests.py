@@ -16,7 +16,7 @@ MANIFEST = [{"prefix": "s3://data/images/"}, "cats/1.jpg", "dogs/2.jpg", "3.jpg"
 
 
 def test_entries_are_the_prefix_joined_with_each_relative_path() -> None:
-    assert parse_manifest(json.dumps(MANIFEST), "s3://m/manifest") == [
+    assert parse_manifest(json.dumps(MANIFEST), "s3://data/manifest") == [
         ("s3://data/images/cats/1.jpg", "cats/1.jpg"),
         ("s3://data/images/dogs/2.jpg", "dogs/2.jpg"),
         ("s3://data/images/3.jpg", "3.jpg"),
@@ -30,12 +30,14 @@ def test_entries_are_the_prefix_joined_with_each_relative_path() -> None:
         (json.dumps(["a", "b"]), "a manifest is"),
         (json.dumps([{"prefix": "s3://b/"}, 3]), "a manifest is"),
         (json.dumps([{"prefix": "http://x/"}, "a"]), "is not an s3:// URI"),
-        (json.dumps([{"prefix": "s3://b/p/"}, "../../escape"]), "outside the channel"),
+        (json.dumps([{"prefix": "s3://data/p/"}, "../../escape"]), "outside the channel"),
+        (json.dumps([{"prefix": "s3://other/p/"}, "a"]), "objects in another bucket"),
+        (json.dumps([{"prefix": "file:///etc/"}, "passwd"]), "is not an s3:// URI"),
     ],
 )
 def test_anything_else_is_refused_clearly(text: str, rule: str) -> None:
     with pytest.raises(StorageFailure, match=rule):
-        parse_manifest(text, "s3://m/manifest")
+        parse_manifest(text, "s3://data/manifest")
 
 
 def _store(tmp_path: Path) -> LocalObjectStore:
@@ -44,15 +46,14 @@ def _store(tmp_path: Path) -> LocalObjectStore:
         path = tmp_path / "s3" / "data" / "images" / key
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(key)
-    manifest = tmp_path / "s3" / "m" / "train.manifest"
-    manifest.parent.mkdir(parents=True)
+    manifest = tmp_path / "s3" / "data" / "train.manifest"
     manifest.write_text(json.dumps(MANIFEST))
     return objects
 
 
 def test_a_share_of_the_listed_objects(tmp_path: Path) -> None:
     objects = _store(tmp_path)
-    assert download_manifest(objects, "s3://m/train.manifest", tmp_path / "a", (0, 2)) == 2
+    assert download_manifest(objects, "s3://data/train.manifest", tmp_path / "a", (0, 2)) == 2
     assert sorted(p.name for p in (tmp_path / "a").rglob("*.jpg")) == ["1.jpg", "3.jpg"]
 
 
@@ -70,7 +71,7 @@ def test_a_job_reads_a_manifest_channel(tmp_path: Path) -> None:
             )
         ),
     )
-    source = {"S3DataType": "ManifestFile", "S3Uri": "s3://m/train.manifest"}
+    source = {"S3DataType": "ManifestFile", "S3Uri": "s3://data/train.manifest"}
     channel = {"ChannelName": "train", "DataSource": {"S3DataSource": source}}
     algorithm = {"TrainingImage": "fake/look:latest", "TrainingInputMode": "File"}
     h.run(request(InputDataConfig=[channel], AlgorithmSpecification=algorithm))

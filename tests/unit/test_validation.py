@@ -231,6 +231,12 @@ def test_file_uris_are_local_channels() -> None:
         ("/tensorboard", True),
         ("/opt/ml/model/tb", False),
         ("/opt/ml/output/data/tb", False),
+        ("/opt/ml/output/failure", False),
+        ("/opt/ml/output/intermediate", False),
+        ("/opt/ml/output/database", True),
+        ("/opt/ml/checkpoints", False),  # CheckpointConfig's LocalPath
+        ("//opt/ml", False),
+        ("/", False),
         ("/opt/ml", False),
         ("tb", False),
         ("/x/../opt", False),
