@@ -326,7 +326,16 @@ def request_stop(store: JobStore, name: str, clock: Clock) -> None:
     raise ValidationError(f"The training job {name!r} is changing status too fast to stop; retry")
 
 
-def delete(store: JobStore, settings: Settings, name: str, now: float) -> None:
+CLEAN_UP_PATIENCE = 10.0  # how long DeleteTrainingJob waits for a supervisor's clean-up
+
+
+def delete(
+    store: JobStore,
+    settings: Settings,
+    name: str,
+    now: float,
+    patience: float = CLEAN_UP_PATIENCE,
+) -> None:
     """DeleteTrainingJob. The API reference: only a job in a terminal state (Stopped, Failed,
     Completed) that does not retain an Available warm pool can be deleted; "all of the metadata
     for the training job is lost", and its name can be used again. Its artifacts in S3 are the
@@ -339,6 +348,12 @@ def delete(store: JobStore, settings: Settings, name: str, now: float) -> None:
         settings.region, settings.account_id, f"{record.name}-aws-training-job"
     )
     refused = store.delete(record.name, now, also=(component,))
+    # A job is Stopped or Completed a moment before its supervisor has cleaned up after it (a
+    # waiter returns in that moment): wait for that, briefly, rather than refuse.
+    deadline = time.monotonic() + patience
+    while refused is not None and "cleaning up" in refused and time.monotonic() < deadline:
+        time.sleep(0.05)
+        refused = store.delete(record.name, now, also=(component,))  # its owner lets go
     if refused == "missing":
         raise ResourceNotFound(f"Requested resource not found. (TrainingJob {name!r})")
     if refused is not None:

@@ -146,7 +146,7 @@ def test_a_job_whose_supervisor_still_cleans_up_cannot_be_deleted_yet(h: Harness
     h.run(request())
     h.store.claim("job-1", "still-cleaning", h.clock.now(), 30)  # its lease is live
     with pytest.raises(ResourceInUse, match="still cleaning up"):
-        service.delete(h.store, h.settings, "job-1", h.clock.now())
+        service.delete(h.store, h.settings, "job-1", h.clock.now(), patience=0.1)
     h.clock.advance(31)  # the process died: its lease ran out
     service.delete(h.store, h.settings, "job-1", h.clock.now())
 
