@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -83,6 +84,12 @@ class EngineContext:
     def log_file(settings: Settings, name: str, host: str = "algo-1") -> Path:
         """Where a host's log lives (every attempt appends to it); readers need no engine."""
         return settings.jobs_root / name / "logs" / f"{host}.log"
+
+    @property
+    def store_tag(self) -> str:
+        """Six hex digits of the store's path: in container and network names, which Docker
+        keeps unique per engine, so two stores' jobs of one name never collide there."""
+        return hashlib.sha256(str(self.settings.database_path).encode()).hexdigest()[:6]
 
     def job_labels(self, name: str) -> dict[str, str]:
         """Labels that tie a container to one job of this store (and no other store's)."""

@@ -33,8 +33,9 @@ GLANCE_SECONDS = 1.0
 T = TypeVar("T")
 
 
-def network_name(spec: JobSpec, attempt: int) -> str:
-    return f"orchestrator-{spec.name}-{attempt}"
+def network_name(spec: JobSpec, attempt: int, store_tag: str) -> str:
+    """Per attempt and per store, as container names are."""
+    return f"orchestrator-{spec.name}-{attempt}-{store_tag}"
 
 
 def split_gpus(gpus: Sequence[str], wants: Sequence[int]) -> list[tuple[str, ...]]:
@@ -62,7 +63,7 @@ class HostGroup:
         self.ctx = ctx
         self.spec = spec
         self.attempt = attempt
-        self.network = network_name(spec, attempt) if spec.distributed else None
+        self.network = network_name(spec, attempt, ctx.store_tag) if spec.distributed else None
         shares = split_gpus(gpus, [resources_of(h.instance_type).gpus for h in spec.hosts])
         self.runners = [
             HostRunner(

@@ -74,9 +74,10 @@ def _mounts(
     return mounts
 
 
-def container_name(spec: JobSpec, attempt: int, host: str) -> str:
-    """Unique per attempt, so a retry never collides with the container it replaces."""
-    return f"orchestrator-{spec.name}-{attempt}-{host}"
+def container_name(spec: JobSpec, attempt: int, host: str, store_tag: str) -> str:
+    """Unique per attempt, so a retry never collides with the container it replaces, and per
+    store (`store_tag`), so a job of the same name in another store never does either."""
+    return f"orchestrator-{spec.name}-{attempt}-{host}-{store_tag}"
 
 
 def container_spec(
@@ -107,7 +108,7 @@ def container_spec(
     if nvidia_smi is not None:
         mounts.append(Mount(nvidia_smi, NVIDIA_SMI_PATH, read_only=True))
     return ContainerSpec(
-        name=container_name(spec, attempt, host),
+        name=container_name(spec, attempt, host, ctx.store_tag),
         image=spec.image,
         hostname=host,
         entrypoint=entrypoint,

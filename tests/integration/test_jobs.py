@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import tarfile
 import time
@@ -256,3 +257,19 @@ def test_example_saves_its_model_when_stopped(orch: Orchestrator, settings: Sett
     assert orch.wait("slow", timeout=60)["SecondaryStatus"] == "Stopped"
     model = json.loads(_members(artifact(settings, "slow"))["model.json"])
     assert 2 <= model["epochs_trained"] < 1000
+
+
+def test_two_stores_run_jobs_of_the_same_name_at_once(
+    orch: Orchestrator, settings: Settings, docker_client: Any, tmp_path: Path
+) -> None:
+    other_settings = dataclasses.replace(settings, home=tmp_path / "other-home")
+    other = Orchestrator(other_settings)
+    try:
+        for each in (orch, other):
+            each.create_training_job(job("same-name", ["sleep", "2"]))
+        for each in (orch, other):
+            assert each.wait("same-name", timeout=120)["TrainingJobStatus"] == "Completed"
+    finally:
+        other.close()
+        for container in leftover_containers(docker_client, other_settings):
+            container.remove(force=True)

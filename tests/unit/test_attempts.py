@@ -59,7 +59,8 @@ def test_a_lost_container_is_retried_and_the_next_attempt_completes(h: Harness) 
     assert record.training_start_time == first_download  # TrainingStartTime: the first attempt
     assert [(r.attempt, r.exit_code) for r in h.ctx.runs.of_job("job-1")] == [(1, None), (2, 0)]
     names = sorted(c.spec.name for c in h.runtime.containers.values())
-    assert names == ["orchestrator-job-1-1-algo-1", "orchestrator-job-1-2-algo-1"]
+    tag = h.ctx.store_tag
+    assert names == [f"orchestrator-job-1-1-algo-1-{tag}", f"orchestrator-job-1-2-algo-1-{tag}"]
     assert all(c.removed for c in h.runtime.containers.values())
     assert not (h.settings.jobs_root / "job-1" / "attempt-1").exists()
     assert h.ctx.ledger.allocations() == []

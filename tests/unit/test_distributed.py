@@ -64,9 +64,9 @@ def test_three_hosts_run_on_the_jobs_network_and_know_each_other(h: Harness) -> 
     containers = _containers(h)
     assert sorted(containers) == ["algo-1", "algo-2", "algo-3"]
     for host, container in containers.items():
-        assert container.spec.network == "orchestrator-job-1-1"
+        assert container.spec.network == f"orchestrator-job-1-1-{h.ctx.store_tag}"
         assert container.spec.network_aliases == [host]
-        assert container.spec.name == f"orchestrator-job-1-1-{host}"
+        assert container.spec.name == f"orchestrator-job-1-1-{host}-{h.ctx.store_tag}"
     assert seen["algo-2"] == {
         "current_host": "algo-2",
         "current_instance_type": "ml.m5.large",
