@@ -68,6 +68,7 @@ class _Handler(BaseHTTPRequestHandler):
     # wait ~40 ms for the client's delayed ACK.
     disable_nagle_algorithm = True
     server: ApiServer
+    cbor = False  # this request speaks RPC v2 CBOR (CloudWatch), set per request
 
     def do_POST(self) -> None:
         self._handle()
@@ -163,14 +164,14 @@ class _Handler(BaseHTTPRequestHandler):
     def _send(
         self, status: int, document: dict[str, Any], request_id: str, error_type: str | None = None
     ) -> None:
-        if getattr(self, "cbor", False):
+        if self.cbor:
             data, content_type = cbor.encode(document), cbor.CONTENT_TYPE
         else:
             data = json.dumps(document, default=_epoch).encode()
             content_type = "application/x-amz-json-1.1"
         self.send_response(status)
         self.send_header("Content-Type", content_type)
-        if getattr(self, "cbor", False):
+        if self.cbor:
             self.send_header("smithy-protocol", "rpc-v2-cbor")
         self.send_header("Content-Length", str(len(data)))
         self.send_header("x-amzn-RequestId", request_id)

@@ -20,6 +20,7 @@ from orchestrator.engine.logs import HostLineCallback
 from orchestrator.engine.warmpools import cache_dir
 from orchestrator.engine.workspace import Workspace
 from orchestrator.errors import RuntimeFailure
+from orchestrator.instances import resources_of
 from orchestrator.runtime.protocol import LABEL_ATTEMPT, ExitStatus, NetworkSpec
 from orchestrator.spec import JobSpec
 from orchestrator.store.pools import WarmPool
@@ -48,6 +49,15 @@ def split_gpus(gpus: Sequence[str], wants: Sequence[int]) -> list[tuple[str, ...
     return shares
 
 
+def _at_once(action: Callable[[HostRunner], T], runners: list[HostRunner]) -> list[T]:
+    """`action` on every host at once (one thread per host beyond the first): N hosts start,
+    stop and drain in the time of one."""
+    if len(runners) <= 1:
+        return [action(runner) for runner in runners]
+    with ThreadPoolExecutor(len(runners), thread_name_prefix="host") as pool:
+        return list(pool.map(action, runners))
+
+
 class HostGroup:
     def __init__(
         self,
@@ -58,8 +68,6 @@ class HostGroup:
         on_line: HostLineCallback | None = None,
         pool: WarmPool | None = None,
     ) -> None:
-        from orchestrator.instances import resources_of
-
         self.ctx = ctx
         self.spec = spec
         self.attempt = attempt
@@ -85,12 +93,7 @@ class HostGroup:
     # -- together --------------------------------------------------------------------------
 
     def _each(self, action: Callable[[HostRunner], T]) -> list[T]:
-        """`action` on every host at once (one thread per host beyond the first): N hosts
-        start, stop and drain in the time of one."""
-        if len(self.runners) == 1:
-            return [action(self.runners[0])]
-        with ThreadPoolExecutor(len(self.runners), thread_name_prefix="host") as pool:
-            return list(pool.map(action, self.runners))
+        return _at_once(action, self.runners)
 
     @property
     def workspaces(self) -> list[Workspace]:
@@ -191,10 +194,7 @@ class HostGroup:
 
     @staticmethod
     def _stop_each(runners: list[HostRunner], grace: float) -> list[ExitStatus]:
-        if len(runners) <= 1:
-            return [runner.stop(grace) for runner in runners]
-        with ThreadPoolExecutor(len(runners), thread_name_prefix="stop") as pool:
-            return list(pool.map(lambda runner: runner.stop(grace), runners))
+        return _at_once(lambda runner: runner.stop(grace), runners)
 
     def stop(self, grace: float) -> ExitStatus:
         """SIGTERM to every host still running, the grace period, SIGKILL; the first host's

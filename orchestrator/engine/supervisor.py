@@ -481,18 +481,14 @@ class Supervisor:
         """Move to Failed from wherever the job is (Stopping too: the stop could not finish);
         never a job another engine owns or one that has ended. A container still running is
         removed first: once the job has ended its share (and its GPUs) is free for others."""
-        closed = False
-        for _ in range(4):
+        if not self._failable():
+            return
+        with _logged(f"closing the host of {self.spec.name}"):
+            self._close_host()
+        for _ in range(3):
             record = self.ctx.store.get(self.spec.name)
-            if record is None or record.owner not in (None, self.owner):
+            if record is None or not self._failable(record):
                 return
-            if is_terminal(record.secondary):
-                return
-            if not closed:
-                with _logged(f"closing the host of {self.spec.name}"):
-                    self._close_host()
-                closed = True
-                continue  # the job may have moved meanwhile: read it again
             now = self.ctx.clock.now()
             if self.ctx.store.move(
                 self.spec.name,
@@ -505,6 +501,13 @@ class Supervisor:
             ):
                 self.current = Secondary.FAILED
                 return
+
+    def _failable(self, record: JobRecord | None = None) -> bool:
+        """The job exists, has not ended, and no other engine owns it."""
+        record = record or self.ctx.store.get(self.spec.name)
+        if record is None or record.owner not in (None, self.owner):
+            return False
+        return not is_terminal(record.secondary)
 
     def _close_host(self) -> None:
         if self.host is not None:
@@ -563,11 +566,14 @@ class Supervisor:
         raise StopRequested
 
     def _lost_container(self) -> ExitStatus:
-        which = "a training container" if self.spec.distributed else "the training container"
-        host = "" if self.spec.distributed else f" of {self.spec.hosts[0].name}"
+        which = (
+            "a training container"
+            if self.spec.distributed
+            else f"the training container of {self.spec.hosts[0].name}"
+        )
         raise ContainerGone(
-            f"{which}{host} (attempt {self.attempt}) is gone, and the process that supervised"
-            " it had ended"
+            f"{which} (attempt {self.attempt}) is gone, and the process that supervised it"
+            " had ended"
         )
 
     # -- moves -----------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 from collections.abc import Iterator
@@ -23,14 +24,23 @@ SERVICES = {
 }
 
 
-@pytest.fixture
-def server(orch: Orchestrator) -> Iterator[ApiServer]:  # noqa: F811
+@contextlib.contextmanager
+def serving(orch: Orchestrator) -> Iterator[ApiServer]:  # noqa: F811
+    """`orchestrator serve`'s server for `orch`, on a free loopback port, while in the block."""
     api = ApiServer(orch, "127.0.0.1", 0)
     thread = threading.Thread(target=api.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
-    yield api
-    api.shutdown()
-    api.server_close()
+    try:
+        yield api
+    finally:
+        api.shutdown()
+        api.server_close()
+
+
+@pytest.fixture
+def server(orch: Orchestrator) -> Iterator[ApiServer]:  # noqa: F811
+    with serving(orch) as api:
+        yield api
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import dataclasses
-import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -12,6 +11,7 @@ import pytest
 
 from orchestrator import Orchestrator, Settings
 from orchestrator.api.server import ApiServer
+from tests.api.conftest import serving
 from tests.api.test_sagemaker_sdk import estimator
 from tests.integration.conftest import EXAMPLE_DATA
 
@@ -21,12 +21,8 @@ pytestmark = pytest.mark.docker
 @pytest.fixture
 def s3_server_api(settings: Settings, orch: Orchestrator, s3_env: str) -> Iterator[ApiServer]:
     on_s3 = Orchestrator(dataclasses.replace(settings, object_store="s3"))
-    api = ApiServer(on_s3, "127.0.0.1", 0)
-    thread = threading.Thread(target=api.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    yield api
-    api.shutdown()
-    api.server_close()
+    with serving(on_s3) as api:
+        yield api
     on_s3.close()
 
 
