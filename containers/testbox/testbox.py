@@ -17,7 +17,8 @@ gpus SECONDS        print NVIDIA_VISIBLE_DEVICES and the GPUs `nvidia-smi --list
 mesh SECONDS        (several hosts) connect to every other host by its name from
                     resourceconfig.json, print "connected to algo-N", wait until every other
                     host has connected back, then sleep (SIGTERM: exit 0)
-fail-on HOST MSG    on HOST: write MSG to the failure file and exit 2; elsewhere sleep 600
+fail-on HOST MSG    on HOST: once every other host listens, write MSG to the failure file and exit 2;
+                    elsewhere listen and sleep 600 (SIGTERM: exit 0)
 write PATH TEXT ...  write each TEXT to its absolute PATH (folders made), exit 0
 channels            print each channel's files ("channel NAME: a,b"), exit 0
 contract            copy what the platform provided (config files, env, channels, network
@@ -58,13 +59,17 @@ def exit_with(args):
     sys.exit(int(args[0]))
 
 
-def sleep(args):
+def _save_on_term():
     def on_term(signum, frame):
         print("got SIGTERM, saving", flush=True)
         write("model/saved.txt", "saved during the grace period\n")
         sys.exit(0)
 
     signal.signal(signal.SIGTERM, on_term)
+
+
+def sleep(args):
+    _save_on_term()
     print("sleeping", flush=True)
     time.sleep(float(args[0]))
 
@@ -140,8 +145,28 @@ def mesh(args):
 
 
 def fail_on(args):
-    if _resource_config()["current_host"] == args[0]:
+    """The failing host fails only once every other host is ready for SIGTERM (its handler
+    installed, then it listens), so the stop that follows always reaches a handler."""
+    import socket
+    import threading
+
+    config = _resource_config()
+    me = config["current_host"]
+    if me == args[0]:
+        for peer in (h for h in config["hosts"] if h != me):
+            deadline = time.monotonic() + 120
+            while True:
+                try:
+                    socket.create_connection((peer, MESH_PORT), timeout=5).close()
+                    break
+                except OSError:
+                    if time.monotonic() > deadline:
+                        raise
+                    time.sleep(0.2)
         fail(args[1:])
+    _save_on_term()  # before listening: the failing host waits for that
+    server = socket.create_server(("", MESH_PORT))
+    threading.Thread(target=lambda: [server.accept() for _ in iter(int, 1)], daemon=True).start()
     sleep(["600"])
 
 

@@ -20,9 +20,11 @@ EXAMPLE_DATA = Path(__file__).resolve().parents[2] / "examples" / "linear-regres
 
 
 def leftover_containers(client: Any, settings: Settings) -> list[Any]:
+    """This store's containers. Sparse: listing does not inspect each one, so a container the
+    engine loop removes meanwhile cannot make the listing fail."""
     return list(
         client.containers.list(
-            all=True, filters={"label": f"{LABEL_STORE}={settings.database_path}"}
+            all=True, sparse=True, filters={"label": f"{LABEL_STORE}={settings.database_path}"}
         )
     )
 
