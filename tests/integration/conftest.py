@@ -44,8 +44,11 @@ def orch(settings: Settings, docker_client: Any) -> Iterator[Orchestrator]:
     yield orchestrator
     orchestrator.close()
     for container in leftover_containers(docker_client, settings):
-        with contextlib.suppress(docker.errors.NotFound):  # already on its way out
+        try:
             container.remove(force=True)
+        except docker.errors.APIError as exc:  # already gone, or being removed (409)
+            if exc.status_code not in (404, 409):
+                raise
     for network in leftover_networks(docker_client, settings):
         with contextlib.suppress(docker.errors.NotFound):
             network.remove()
