@@ -26,14 +26,15 @@ HOMOGENEOUS_GROUP = "homogeneousCluster"
 class ChannelSpec:
     name: str
     uri: str
-    input_mode: str  # File or FastFile
+    input_mode: str  # File, FastFile or Pipe
     content_type: str | None = None
     distribution: str = "FullyReplicated"
     record_wrapper: str | None = None
     compression: str | None = None
     # S3DataSource.InstanceGroupNames: only hosts of these groups get the channel (all if empty).
     instance_groups: tuple[str, ...] = ()
-    data_type: str = "S3Prefix"  # or ManifestFile
+    data_type: str = "S3Prefix"  # or ManifestFile, AugmentedManifestFile
+    attribute_names: tuple[str, ...] = ()  # AugmentedManifestFile's AttributeNames
 
     def reaches(self, group: str) -> bool:
         return not self.instance_groups or group in self.instance_groups
@@ -159,6 +160,7 @@ def _channel_spec(channel: Mapping[str, Any], default_mode: str) -> ChannelSpec:
         compression=channel.get("CompressionType"),
         instance_groups=tuple(s3.get("InstanceGroupNames") or ()),
         data_type=s3.get("S3DataType") or "S3Prefix",
+        attribute_names=tuple(s3.get("AttributeNames") or ()),
     )
 
 

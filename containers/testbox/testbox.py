@@ -21,6 +21,11 @@ fail-on HOST MSG    on HOST: once every other host listens, write MSG to the fai
                     elsewhere listen and sleep 600 (SIGTERM: exit 0)
 write PATH TEXT ...  write each TEXT to its absolute PATH (folders made), exit 0
 channels            print each channel's files ("channel NAME: a,b"), exit 0
+pipe CHANNEL EPOCHS [--count]
+                    read CHANNEL's FIFOs CHANNEL_0 .. CHANNEL_<EPOCHS-1> to their ends, print each
+                    epoch's size, and keep each epoch's bytes as /opt/ml/model/pipe/CHANNEL_E
+                    (--count: only count them)
+read CHANNEL        read every file of a File-mode channel, print how many bytes
 contract            copy what the platform provided (config files, env, channels, network
                     interfaces) into /opt/ml/model/contract.json, exit 0
 """
@@ -185,6 +190,37 @@ def channels(_args):
         print(f"channel {channel}: {','.join(files)}", flush=True)
 
 
+def pipe(args):
+    channel, epochs, count_only = args[0], int(args[1]), "--count" in args
+    data = os.path.join(OPT_ML, "input", "data")
+    print(f"data holds {','.join(sorted(os.listdir(data)))}", flush=True)
+    for epoch in range(epochs):
+        name = f"{channel}_{epoch}"
+        size = 0
+        kept = None if count_only else bytearray()
+        with open(os.path.join(data, name), "rb") as fifo:
+            while chunk := fifo.read(1 << 20):
+                size += len(chunk)
+                if kept is not None:
+                    kept += chunk
+        if kept is not None:
+            os.makedirs(os.path.join(OPT_ML, "model", "pipe"), exist_ok=True)
+            with open(os.path.join(OPT_ML, "model", "pipe", name), "wb") as out:
+                out.write(kept)
+        print(f"epoch {epoch} of {channel}: {size} bytes", flush=True)
+
+
+def read_files(args):
+    root = os.path.join(OPT_ML, "input", "data", args[0])
+    size = 0
+    for folder, _, files in os.walk(root):
+        for name in files:
+            with open(os.path.join(folder, name), "rb") as handle:
+                while chunk := handle.read(1 << 20):
+                    size += len(chunk)
+    print(f"read {size} bytes of {args[0]}", flush=True)
+
+
 def _read(path):
     with open(path) as handle:
         return json.load(handle)
@@ -280,7 +316,8 @@ def flood(args):
 MODES = {"train": ok, "ok": ok, "fail": fail, "exit": exit_with, "sleep": sleep,
          "ignore-term": ignore_term, "contract": contract, "gpus": gpus, "metrics": metrics,
          "flood": flood, "checkpoint": checkpoint, "cache": cache, "mesh": mesh,
-         "fail-on": fail_on, "channels": channels, "write": write_files}
+         "fail-on": fail_on, "channels": channels, "write": write_files, "pipe": pipe,
+         "read": read_files}
 
 if __name__ == "__main__":
     mode = sys.argv[1] if len(sys.argv) > 1 else "train"

@@ -19,7 +19,7 @@ from orchestrator.engine.hostrun import HostRunner
 from orchestrator.engine.logs import HostLineCallback
 from orchestrator.engine.warmpools import cache_dir
 from orchestrator.engine.workspace import Workspace
-from orchestrator.errors import RuntimeFailure
+from orchestrator.errors import RuntimeFailure, StorageFailure
 from orchestrator.instances import resources_of
 from orchestrator.runtime.protocol import LABEL_ATTEMPT, ExitStatus, NetworkSpec
 from orchestrator.spec import JobSpec
@@ -106,6 +106,10 @@ class HostGroup:
     @property
     def sync_error(self) -> str | None:
         return next((r.sync_error for r in self.runners if r.sync_error), None)
+
+    @property
+    def input_error(self) -> StorageFailure | None:
+        return next((r.input_error for r in self.runners if r.input_error), None)
 
     def prepared(self) -> bool:
         return all(runner.workspace.root.exists() for runner in self.runners)

@@ -26,7 +26,7 @@ from orchestrator.engine.manifests import download_manifest
 from orchestrator.engine.placement import SHARDED, container_spec, mounted
 from orchestrator.engine.recording import MetricRecorder
 from orchestrator.engine.workspace import Workspace, channels_of
-from orchestrator.errors import RuntimeFailure, StorageUnavailable
+from orchestrator.errors import RuntimeFailure, StorageFailure, StorageUnavailable
 from orchestrator.gpus import simulated_nvidia_smi
 from orchestrator.metrics.scraper import Scraper
 from orchestrator.runtime.protocol import LABEL_ATTEMPT, LABEL_HOST, ExitStatus
@@ -36,6 +36,7 @@ from orchestrator.store.runs import HostRun
 if TYPE_CHECKING:
     from orchestrator.engine.checkpoints import CheckpointSync
     from orchestrator.engine.outputsync import OutputSyncs
+    from orchestrator.engine.pipes import PipeFeeder
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +66,7 @@ class HostRunner:
         self.pump: LogPump | None = None
         self.sync: CheckpointSync | None = None
         self.outputs: OutputSyncs | None = None  # TensorBoard and intermediate uploads
+        self.feeders: dict[str, PipeFeeder] = {}  # Pipe-mode channels, by name
 
     @property
     def started(self) -> bool:
@@ -90,6 +92,9 @@ class HostRunner:
         """Copy each channel in (FastFile channels are mounted at launch instead), then what
         CheckpointConfig.S3Uri holds into LocalPath."""
         for channel in channels_of(self.spec, self.host):
+            if channel.input_mode == "Pipe":
+                self._pipe_feeder(channel)  # listed now: a bad prefix fails while downloading
+                continue
             if mounted(self.spec, channel) and self.ctx.objects.local_directory(channel.uri):
                 continue
             target = self.workspace.channel_dir(channel.name)
@@ -118,6 +123,26 @@ class HostRunner:
             return None
         receivers = [h.name for h in self.spec.hosts if channel.reaches(h.group)]
         return receivers.index(self.host), len(receivers)
+
+    def _pipe_feeder(self, channel: ChannelSpec) -> PipeFeeder:
+        from orchestrator.engine.pipes import PipeFeeder, pieces_of
+
+        if channel.name not in self.feeders:
+            pieces = pieces_of(self.ctx.objects, channel, self._shard(channel))
+            directory = self.workspace.channel_dir(channel.name).parent
+            self.feeders[channel.name] = PipeFeeder(self.ctx.objects, directory, channel, pieces)
+        return self.feeders[channel.name]
+
+    def _start_pipes(self) -> None:
+        """Epoch 0's FIFO of every Pipe channel, ready before the container can open it."""
+        for channel in channels_of(self.spec, self.host):
+            if channel.input_mode == "Pipe":
+                self._pipe_feeder(channel).start()
+
+    @property
+    def input_error(self) -> StorageFailure | None:
+        """Why a Pipe channel could not be fed (the job fails rather than read short data)."""
+        return next((f.error for f in self.feeders.values() if f.error is not None), None)
 
     def _checkpoint_sync(self) -> CheckpointSync | None:
         if self.spec.checkpoint is None:
@@ -180,6 +205,7 @@ class HostRunner:
         )
         self.container_id = self.ctx.runtime.create(spec)
         self.ctx.runs.set_container(self.spec.name, self.attempt, self.host, self.container_id)
+        self._start_pipes()
         self.ctx.runtime.start(self.container_id)
         self.ctx.runs.set_started(self.spec.name, self.attempt, self.host)
         sync = self._checkpoint_sync()
@@ -209,6 +235,11 @@ class HostRunner:
         """Re-attach to this attempt's container after an adoption; False if it is gone."""
         found = self.ctx.runtime.find(self.labels)
         if not found or run is None:
+            return False
+        if any(c.input_mode == "Pipe" for c in channels_of(self.spec, self.host)):
+            # The streams were fed by the process that ended: the container saw an epoch end
+            # early, which no new feeder can mend. The attempt ends (an internal failure).
+            log.warning("%s: its Pipe-mode channels cannot be resumed", self.host)
             return False
         self.container_id = found[0].id
         sync = self._checkpoint_sync()
@@ -323,6 +354,9 @@ class HostRunner:
             except RuntimeFailure:
                 log.warning("could not remove container %s", self.container_id)
         self.drain()
+        for feeder in self.feeders.values():
+            feeder.stop()
+            feeder.remove()
         for syncs in (self.sync, self.outputs):
             if syncs is None:
                 continue

@@ -48,13 +48,18 @@ def parse_manifest(text: str, uri: str) -> list[tuple[str, str]]:
     return [(prefix + entry, safe_relative(entry, prefix + entry)) for entry in document[1:]]
 
 
-def download_manifest(
-    objects: ObjectStore, uri: str, destination: Path, shard: tuple[int, int] | None = None
-) -> int:
+def manifest_entries(objects: ObjectStore, uri: str) -> list[tuple[str, str]]:
+    """(object URI, relative path) of each entry of the manifest at `uri`."""
     with tempfile.TemporaryDirectory(prefix="orchestrator-manifest-") as scratch:
         local = Path(scratch) / "manifest.json"
         objects.download_file(uri, local)
-        entries = parse_manifest(local.read_text(errors="replace"), uri)
+        return parse_manifest(local.read_text(errors="replace"), uri)
+
+
+def download_manifest(
+    objects: ObjectStore, uri: str, destination: Path, shard: tuple[int, int] | None = None
+) -> int:
+    entries = manifest_entries(objects, uri)
     if shard is not None:
         entries = shard_of(entries, *shard)
     for source, relative in entries:

@@ -353,6 +353,8 @@ class Supervisor:
         while True:
             status = host.wait(self.ctx.settings.poll_seconds)
             if status is not None:
+                if host.input_error is not None:  # it ran on a stream that broke off
+                    raise host.input_error
                 return status
             record = self._current_record()
             if self.current == Secondary.STOPPING or record.secondary == Secondary.STOPPING:
@@ -362,6 +364,9 @@ class Supervisor:
             if host.sync_error:  # checkpoints that cannot be saved: the platform's failure
                 host.kill()
                 raise StorageUnavailable(host.sync_error)
+            if host.input_error is not None:  # a Pipe channel's data could not be streamed
+                host.kill()
+                raise host.input_error
             cause = self._limit(record)
             if cause is not None:
                 self._request_own_stop(cause)

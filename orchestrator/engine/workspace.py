@@ -51,7 +51,10 @@ class Workspace:
         ):
             directory.mkdir(parents=True, exist_ok=True)
         for channel in channels_of(spec, self.host):
-            self.channel_dir(channel.name).mkdir(parents=True, exist_ok=True)
+            if channel.input_mode == "Pipe":  # FIFOs <channel>_<epoch> instead (pipes.py)
+                self.channel_dir(channel.name).parent.mkdir(parents=True, exist_ok=True)
+            else:
+                self.channel_dir(channel.name).mkdir(parents=True, exist_ok=True)
         self._write_json("hyperparameters.json", dict(spec.hyperparameters))
         self._write_json("resourceconfig.json", resource_config(spec, self.host))
         self._write_json("inputdataconfig.json", input_data_config(spec, self.host))

@@ -6,11 +6,13 @@ points out of a channel's directory is refused, never followed.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 from orchestrator.errors import StorageFailure, StorageUnavailable
 from orchestrator.sharding import shard as shard_of
@@ -75,6 +77,28 @@ class LocalObjectStore:
             shutil.copyfile(source, target, follow_symlinks=False)
             copied += 1
         return copied
+
+    def list_objects(self, uri: str) -> list[tuple[str, str]]:
+        if uri.startswith("file://"):
+            return [(relative, f"file://{path}") for path, relative in self._file_objects(uri)]
+        bucket, _ = self._s3_path(uri)
+        found = [
+            (path.relative_to(bucket).as_posix(), relative)
+            for path, relative in self._s3_objects(uri)
+        ]
+        return [(relative, f"s3://{bucket.name}/{key}") for key, relative in sorted(found)]
+
+    @contextlib.contextmanager
+    def open_object(self, uri: str) -> Iterator[BinaryIO]:
+        source = self._writable_path(uri)
+        if not source.is_file() or source.is_symlink():
+            raise StorageFailure(f"{uri!r} is not an object")
+        try:
+            stream = source.open("rb")
+        except OSError as exc:
+            raise StorageFailure(f"could not read {uri!r}: {exc}") from exc
+        with stream:
+            yield stream
 
     def _objects(self, uri: str) -> Iterator[tuple[Path, str]]:
         """(file, path relative to the channel) for each object under `uri`."""

@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Protocol
+
+
+class Readable(Protocol):
+    """An object's bytes, read front to back (a file, or an S3 response body)."""
+
+    def read(self, size: int = -1, /) -> bytes: ...
 
 
 class ObjectStore(Protocol):
@@ -13,6 +20,14 @@ class ObjectStore(Protocol):
         """Copy every object under `uri` (an S3 key prefix or a file:// path) into
         `destination`; return how many files were copied. Raises StorageFailure. `shard`
         (position, count): only that host's share (ShardedByS3Key, see sharding.py)."""
+
+    def list_objects(self, uri: str) -> list[tuple[str, str]]:
+        """S3Prefix: (path relative to the channel, object URI) of every object under `uri`,
+        in key order. Raises StorageFailure when there is none."""
+
+    def open_object(self, uri: str) -> AbstractContextManager[Readable]:
+        """One object's bytes as a stream, for Pipe mode (never the whole object in memory).
+        Raises StorageFailure, also for a read that fails half way."""
 
     def local_directory(self, uri: str) -> Path | None:
         """A directory on this machine holding exactly the objects under `uri`, if there is

@@ -15,6 +15,7 @@ throttling or a timeout is retried briefly (tenacity) and then the platform's
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import uuid
@@ -27,6 +28,7 @@ from orchestrator.errors import StorageFailure, StorageUnavailable
 from orchestrator.sharding import shard as shard_of
 from orchestrator.storage.keys import bucket_and_key, relative_to_prefix, safe_relative
 from orchestrator.storage.local import LocalObjectStore, walk_files
+from orchestrator.storage.protocol import Readable
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -117,6 +119,25 @@ def _parallel(action: Callable[[Any], None], items: list[Any]) -> None:
             pass
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+class _Body:
+    """An object's response body whose failures are ours: a read that breaks half way is the
+    platform's (retried under RetryStrategy), never a silently shorter object."""
+
+    def __init__(self, uri: str, body: Any) -> None:
+        self.uri = uri
+        self.body = body
+
+    def read(self, size: int = -1, /) -> bytes:
+        try:
+            return bytes(self.body.read(None if size < 0 else size))
+        except Exception as exc:
+            raise StorageUnavailable(f"{self.uri}: reading the object broke off ({exc})") from exc
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):
+            self.body.close()
 
 
 class S3ObjectStore:
@@ -222,6 +243,33 @@ class S3ObjectStore:
         with target.open("wb") as out:
             for chunk in body.iter_chunks(CHUNK_BYTES):
                 out.write(chunk)
+
+    def list_objects(self, uri: str) -> list[tuple[str, str]]:
+        if uri.startswith("file://"):
+            return self.files.list_objects(uri)
+        bucket, prefix = bucket_and_key(uri)
+        found = [
+            (relative_to_prefix(item["Key"], prefix), f"s3://{bucket}/{item['Key']}")
+            for item in self._keys(uri, prefix)
+            if not item["Key"].endswith("/")
+        ]
+        if not found:
+            raise StorageFailure(f"no objects found under {uri!r}")
+        return sorted(found, key=lambda entry: entry[1])
+
+    @contextlib.contextmanager
+    def open_object(self, uri: str) -> Iterator[Readable]:
+        if uri.startswith("file://"):
+            with self.files.open_object(uri) as stream:
+                yield stream
+            return
+        bucket, key = bucket_and_key(uri)
+        response = self._call(uri, self.client.get_object, Bucket=bucket, Key=key)
+        body = _Body(uri, response["Body"])
+        try:
+            yield body
+        finally:
+            body.close()
 
     def local_directory(self, uri: str) -> Path | None:
         return self.files.local_directory(uri) if uri.startswith("file://") else None

@@ -261,19 +261,37 @@ def _channel_errors(channel: Mapping[str, Any], index: int, default_mode: str) -
     ]
     if not s3:
         return errors or [f"{where}: DataSource.S3DataSource is required"]
-    if s3.get("S3DataType") not in ("S3Prefix", "ManifestFile"):
-        errors.append(
-            f"{where}: S3DataType {s3.get('S3DataType')} {NOT_YET}; use S3Prefix or ManifestFile"
-        )
-    for field in ("AttributeNames", "ModelAccessConfig", "HubAccessConfig"):
+    mode = channel.get("InputMode") or default_mode
+    errors += _data_type_errors(s3, where, mode)
+    for field in ("ModelAccessConfig", "HubAccessConfig"):
         if s3.get(field):
             errors.append(f"{where}: S3DataSource.{field} {NOT_YET}")
     errors += _uri_errors(str(s3.get("S3Uri", "")), f"{where}: S3Uri")
-    mode = channel.get("InputMode") or default_mode
-    if mode == "Pipe":
-        errors.append(f"{where}: Pipe input mode {NOT_YET}; use File or FastFile")
-    if channel.get("CompressionType") == "Gzip" or channel.get("RecordWrapperType") == "RecordIO":
-        errors.append(f"{where}: CompressionType and RecordWrapperType apply to Pipe mode only")
+    if mode != "Pipe":  # API reference, Channel: "used only in Pipe input mode"
+        for field, value in (("CompressionType", "Gzip"), ("RecordWrapperType", "RecordIO")):
+            if channel.get(field) == value:
+                errors.append(
+                    f"{where}: {field} {value} applies to Pipe input mode only; in {mode} mode"
+                    " leave it unset or None"
+                )
+    return errors
+
+
+def _data_type_errors(s3: Mapping[str, Any], where: str, mode: str) -> list[str]:
+    """AugmentedManifestFile streams AttributeNames, in Pipe mode only (developer guide,
+    "Augmented Manifest Files for Training Jobs": "Augmented manifests can only support Pipe
+    input mode")."""
+    kind = s3.get("S3DataType")
+    if kind not in ("S3Prefix", "ManifestFile", "AugmentedManifestFile"):
+        return [f"{where}: S3DataType {kind} {NOT_YET}; use S3Prefix or ManifestFile"]
+    names = s3.get("AttributeNames")
+    if kind != "AugmentedManifestFile":
+        return [f"{where}: AttributeNames applies to AugmentedManifestFile only"] if names else []
+    errors = []
+    if mode != "Pipe":
+        errors.append(f"{where}: an AugmentedManifestFile channel needs Pipe input mode")
+    if not names:
+        errors.append(f"{where}: AugmentedManifestFile needs AttributeNames")
     return errors
 
 

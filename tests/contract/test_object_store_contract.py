@@ -128,3 +128,31 @@ def test_s3_keys_that_would_escape_the_channel_are_refused(s3_env: str, tmp_path
     with pytest.raises(StorageFailure, match="outside the channel"):
         objects.download_prefix("s3://escape/data/", tmp_path / "channel")
     assert not (tmp_path / "outside.txt").exists()
+
+
+def test_objects_are_listed_in_key_order_and_read_as_streams(store: Any, tmp_path: Path) -> None:
+    objects, bucket = store
+    for key in ("p/b.bin", "p/a/z.bin", "p/a/y.bin", "q/no.bin"):
+        _put(objects, tmp_path, f"s3://{bucket}/{key}", key * 1000)
+    listed = objects.list_objects(f"s3://{bucket}/p/")
+    assert listed == [
+        ("a/y.bin", f"s3://{bucket}/p/a/y.bin"),
+        ("a/z.bin", f"s3://{bucket}/p/a/z.bin"),
+        ("b.bin", f"s3://{bucket}/p/b.bin"),
+    ]
+    with objects.open_object(listed[2][1]) as stream:
+        first, rest = stream.read(5), stream.read()
+    assert first + rest == b"p/b.bin" * 1000
+
+
+def test_listing_or_opening_what_is_not_there_is_a_storage_failure(
+    store: Any, tmp_path: Path
+) -> None:
+    objects, bucket = store
+    with pytest.raises(StorageFailure, match="no objects"):
+        objects.list_objects(f"s3://{bucket}/nothing/")
+    with (
+        pytest.raises(StorageFailure, match=r"missing\.bin"),
+        objects.open_object(f"s3://{bucket}/missing.bin"),
+    ):
+        pass

@@ -79,18 +79,73 @@ def test_missing_required_member() -> None:
     )
 
 
+def _channel(**changes: Any) -> dict[str, Any]:
+    s3 = {"S3DataType": "S3Prefix", "S3Uri": "s3://b/train/"}
+    s3.update(changes.pop("s3", {}))
+    return {"ChannelName": "train", "DataSource": {"S3DataSource": s3}, **changes}
+
+
+def test_features_not_built_yet_are_refused_by_name() -> None:
+    channel = _channel()
+    channel["DataSource"] = {
+        "FileSystemDataSource": {
+            "FileSystemId": "fs-0123456789",
+            "FileSystemAccessMode": "ro",
+            "FileSystemType": "EFS",
+            "DirectoryPath": "/data",
+        }
+    }
+    message = _error(request(InputDataConfig=[channel]))
+    assert "FileSystemDataSource" in message and "not supported by this orchestrator yet" in message
+
+
 @pytest.mark.parametrize(
-    ("changes", "field"),
+    ("channel", "expected"),
     [
+        (_channel(CompressionType="Gzip"), "CompressionType Gzip applies to Pipe input mode only"),
         (
-            {"AlgorithmSpecification": {"TrainingImage": "x", "TrainingInputMode": "Pipe"}},
-            "Pipe input mode",
+            _channel(InputMode="FastFile", RecordWrapperType="RecordIO"),
+            "RecordWrapperType RecordIO applies to Pipe input mode only; in FastFile mode",
+        ),
+        (
+            _channel(s3={"S3DataType": "AugmentedManifestFile", "AttributeNames": ["a"]}),
+            "an AugmentedManifestFile channel needs Pipe input mode",
+        ),
+        (
+            _channel(InputMode="Pipe", s3={"S3DataType": "AugmentedManifestFile"}),
+            "AugmentedManifestFile needs AttributeNames",
+        ),
+        (
+            _channel(InputMode="Pipe", s3={"AttributeNames": ["a"]}),
+            "AttributeNames applies to AugmentedManifestFile only",
         ),
     ],
 )
-def test_features_not_built_yet_are_refused_by_name(changes: dict[str, Any], field: str) -> None:
-    message = _error(request(**changes))
-    assert field in message and "not supported by this orchestrator yet" in message
+def test_pipe_only_fields_are_refused_elsewhere(channel: dict[str, Any], expected: str) -> None:
+    assert expected in _error(request(InputDataConfig=[channel]))
+
+
+def test_pipe_mode_takes_compression_wrapping_and_augmented_manifests() -> None:
+    channels = [
+        _channel(InputMode="Pipe", CompressionType="Gzip", RecordWrapperType="RecordIO"),
+        _channel(
+            ChannelName="labels",
+            s3={"S3DataType": "AugmentedManifestFile", "AttributeNames": ["source-ref", "c"]},
+        ),
+    ]
+    req = request(
+        AlgorithmSpecification={"TrainingImage": "x", "TrainingInputMode": "Pipe"},
+        InputDataConfig=channels,
+    )
+    validate_create_training_job(req)
+    spec = job_spec(req, "arn:x")
+    train, labels = spec.channels
+    assert (train.input_mode, train.compression, train.record_wrapper) == (
+        "Pipe",
+        "Gzip",
+        "RecordIO",
+    )
+    assert (labels.input_mode, labels.attribute_names) == ("Pipe", ("source-ref", "c"))
 
 
 def test_retry_strategy_and_max_pending_are_taken_within_the_models_ranges() -> None:
