@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Iterator
 
@@ -34,7 +35,22 @@ def docker_client() -> Iterator[object]:
         except Exception:
             _unavailable(f"image {image} is missing: run `make images`")
     yield client
+    _remove_host_bridge(client)
     client.close()
+
+
+def _remove_host_bridge(client: object) -> None:
+    """The host bridge network jobs on the S3 store join (hostbridge.py) outlives each job;
+    the test session removes it once nothing is attached (the network the tests made)."""
+    import docker.errors
+
+    from orchestrator.engine.hostbridge import NETWORK
+
+    for network in client.networks.list(names=[NETWORK]):  # type: ignore[attr-defined]
+        network.reload()
+        if network.name == NETWORK and not network.attrs.get("Containers"):
+            with contextlib.suppress(docker.errors.APIError):  # joined meanwhile: theirs now
+                network.remove()
 
 
 @pytest.fixture(scope="session")

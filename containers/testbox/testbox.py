@@ -25,6 +25,9 @@ pipe CHANNEL EPOCHS [--count]
                     read CHANNEL's FIFOs CHANNEL_0 .. CHANNEL_<EPOCHS-1> to their ends, print each
                     epoch's size, and keep each epoch's bytes as /opt/ml/model/pipe/CHANNEL_E
                     (--count: only count them)
+s3-get BUCKET/KEY   as a container calling S3 itself: fetch credentials from the container
+                    credentials endpoint with its token, print the key id, then GET the object
+                    from AWS_ENDPOINT_URL_S3 and print it
 read CHANNEL        read every file of a File-mode channel, print how many bytes
 contract            copy what the platform provided (config files, env, channels, network
                     interfaces) into /opt/ml/model/contract.json, exit 0
@@ -221,6 +224,55 @@ def read_files(args):
     print(f"read {size} bytes of {args[0]}", flush=True)
 
 
+def _signed_get(url, credentials, region):
+    """A GET signed with AWS Signature Version 4, as any SDK would sign it."""
+    import datetime
+    import hashlib
+    import hmac
+    import urllib.parse
+    import urllib.request
+
+    parts = urllib.parse.urlsplit(url)
+    now = datetime.datetime.now(datetime.timezone.utc)
+    stamp, day = now.strftime("%Y%m%dT%H%M%SZ"), now.strftime("%Y%m%d")
+    headers = {"host": parts.netloc, "x-amz-content-sha256": hashlib.sha256(b"").hexdigest(),
+               "x-amz-date": stamp}
+    if credentials.get("Token"):
+        headers["x-amz-security-token"] = credentials["Token"]
+    names = sorted(headers)
+    canonical = "\n".join(["GET", urllib.parse.quote(parts.path), "",
+                           "".join(f"{n}:{headers[n]}\n" for n in names), ";".join(names),
+                           headers["x-amz-content-sha256"]])
+    scope = f"{day}/{region}/s3/aws4_request"
+    to_sign = "\n".join(["AWS4-HMAC-SHA256", stamp, scope,
+                         hashlib.sha256(canonical.encode()).hexdigest()])
+    key = ("AWS4" + credentials["SecretAccessKey"]).encode()
+    for part in (day, region, "s3", "aws4_request"):
+        key = hmac.new(key, part.encode(), hashlib.sha256).digest()
+    signature = hmac.new(key, to_sign.encode(), hashlib.sha256).hexdigest()
+    headers["Authorization"] = (
+        f"AWS4-HMAC-SHA256 Credential={credentials['AccessKeyId']}/{scope}, "
+        f"SignedHeaders={';'.join(names)}, Signature={signature}")
+    del headers["host"]
+    return urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=30)
+
+
+def s3_get(args):
+    import urllib.request
+
+    asked = urllib.request.Request(
+        os.environ["AWS_CONTAINER_CREDENTIALS_FULL_URI"],
+        headers={"Authorization": os.environ["AWS_CONTAINER_AUTHORIZATION_TOKEN"]},
+    )
+    with urllib.request.urlopen(asked, timeout=30) as answer:
+        credentials = json.load(answer)
+    print(f"credentials for {credentials['AccessKeyId']}", flush=True)
+    endpoint = os.environ["AWS_ENDPOINT_URL_S3"].rstrip("/")
+    region = os.environ.get("AWS_REGION", "us-east-1")
+    with _signed_get(f"{endpoint}/{args[0]}", credentials, region) as answer:
+        print(f"read {answer.read().decode()}", flush=True)
+
+
 def _read(path):
     with open(path) as handle:
         return json.load(handle)
@@ -317,7 +369,7 @@ MODES = {"train": ok, "ok": ok, "fail": fail, "exit": exit_with, "sleep": sleep,
          "ignore-term": ignore_term, "contract": contract, "gpus": gpus, "metrics": metrics,
          "flood": flood, "checkpoint": checkpoint, "cache": cache, "mesh": mesh,
          "fail-on": fail_on, "channels": channels, "write": write_files, "pipe": pipe,
-         "read": read_files}
+         "read": read_files, "s3-get": s3_get}
 
 if __name__ == "__main__":
     mode = sys.argv[1] if len(sys.argv) > 1 else "train"

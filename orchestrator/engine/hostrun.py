@@ -35,6 +35,7 @@ from orchestrator.store.runs import HostRun
 
 if TYPE_CHECKING:
     from orchestrator.engine.checkpoints import CheckpointSync
+    from orchestrator.engine.hostbridge import StoreAccess
     from orchestrator.engine.outputsync import OutputSyncs
     from orchestrator.engine.pipes import PipeFeeder
 
@@ -67,6 +68,7 @@ class HostRunner:
         self.sync: CheckpointSync | None = None
         self.outputs: OutputSyncs | None = None  # TensorBoard and intermediate uploads
         self.feeders: dict[str, PipeFeeder] = {}  # Pipe-mode channels, by name
+        self.access: StoreAccess | None = None  # the container's way to the object store
 
     @property
     def started(self) -> bool:
@@ -202,6 +204,7 @@ class HostRunner:
             self.gpus,
             self._simulated_nvidia_smi(),
             self.network,
+            self._store_access(),
         )
         self.container_id = self.ctx.runtime.create(spec)
         self.ctx.runs.set_container(self.spec.name, self.attempt, self.host, self.container_id)
@@ -215,6 +218,31 @@ class HostRunner:
         # Follow only once started: Docker ends a follow on a created container at once, and
         # replays a started one's output from its first line, so nothing is lost either way.
         self._start_pump(skip_lines=0)
+
+    def _store_access(self) -> StoreAccess | None:
+        """The object store and credentials, for a container that calls S3 itself: on the S3
+        store, unless the job is isolated (hostbridge.py)."""
+        if self.ctx.settings.object_store != "s3" or self.spec.network_isolation:
+            return None
+        from orchestrator.engine.hostbridge import host_bridge
+
+        bridge = host_bridge(self.ctx.runtime)
+        if bridge is None:
+            return None
+        if self.access is not None:  # a relaunch: the earlier token goes
+            bridge.revoke(self.access.token)
+        self.access = bridge.grant()
+        return self.access
+
+    def _revoke_access(self) -> None:
+        if self.access is None:
+            return
+        from orchestrator.engine.hostbridge import host_bridge
+
+        bridge = host_bridge(self.ctx.runtime)
+        if bridge is not None:
+            bridge.revoke(self.access.token)
+        self.access = None
 
     @property
     def _nvidia_smi_path(self) -> Path:
@@ -354,6 +382,7 @@ class HostRunner:
             except RuntimeFailure:
                 log.warning("could not remove container %s", self.container_id)
         self.drain()
+        self._revoke_access()
         for feeder in self.feeders.values():
             feeder.stop()
             feeder.remove()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from orchestrator.engine.context import EngineContext
 from orchestrator.engine.outputsync import tensorboard_mounts
@@ -12,6 +13,9 @@ from orchestrator.instances import resources_of
 from orchestrator.pools import CACHE_PATH, CACHE_VARIABLE
 from orchestrator.runtime.protocol import LABEL_ATTEMPT, LABEL_HOST, ContainerSpec, Mount
 from orchestrator.spec import ChannelSpec, JobSpec
+
+if TYPE_CHECKING:  # http.server stays off `orchestrator run`'s path unless S3 needs it
+    from orchestrator.engine.hostbridge import StoreAccess
 
 SHARDED = "ShardedByS3Key"
 
@@ -90,9 +94,11 @@ def container_spec(
     gpus: tuple[str, ...] = (),
     nvidia_smi: Path | None = None,
     network: str | None = None,
+    access: StoreAccess | None = None,
 ) -> ContainerSpec:
     """`gpus`: the UUIDs the ledger granted; `nvidia_smi`: the simulated one, in simulate mode;
-    `network`: the job's own network, where a distributed job's hosts find each other."""
+    `network`: the job's own network, where a distributed job's hosts find each other;
+    `access`: how the container reaches the object store (hostbridge.py), if it does."""
     entrypoint, command = command_of(spec)
     me = next(h for h in spec.hosts if h.name == host)
     nano_cpus, memory = limits_of(me.instance_type, ctx.host())
@@ -104,6 +110,13 @@ def container_spec(
     }
     if cache is not None:
         environment[CACHE_VARIABLE] = CACHE_PATH
+    extra_networks: list[str] = []
+    if access is not None:  # what the request's Environment sets itself is left alone
+        environment = {**access.environment, **environment}
+        if network is None:
+            network = access.network
+        else:
+            extra_networks.append(access.network)
     mounts = _mounts(ctx, spec, workspace, cache) + tensorboard_mounts(spec, workspace)
     if nvidia_smi is not None:
         mounts.append(Mount(nvidia_smi, NVIDIA_SMI_PATH, read_only=True))
@@ -123,4 +136,6 @@ def container_spec(
         gpu_device_ids=device_ids(gpus, ctx.gpus() if gpus else None),
         network=network,
         network_aliases=[host] if network is not None else [],
+        extra_networks=extra_networks,
+        extra_hosts=dict(access.extra_hosts) if access is not None else {},
     )

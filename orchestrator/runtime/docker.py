@@ -187,6 +187,8 @@ class DockerRuntime:
             network_disabled=spec.network_disabled,
             networking_config=self._networking(spec),
         )
+        for network in spec.extra_networks:
+            self.api.connect_container_to_network(created["Id"], network)
         return str(created["Id"])
 
     def _networking(self, spec: ContainerSpec) -> dict[str, Any] | None:
@@ -217,6 +219,8 @@ class DockerRuntime:
             config["network_mode"] = "none"
         elif spec.network is not None:
             config["network_mode"] = spec.network
+        if spec.extra_hosts:
+            config["extra_hosts"] = dict(spec.extra_hosts)
         if spec.gpu_device_ids:
             config["device_requests"] = [
                 docker.types.DeviceRequest(
@@ -314,14 +318,29 @@ class DockerRuntime:
 
     @_mapped
     def create_network(self, spec: NetworkSpec) -> str:
-        existing = self.api.networks(names=[spec.name])
-        exact = [n for n in existing if n.get("Name") == spec.name]
-        if exact:  # left by an engine that died after creating it: same attempt, reuse
-            return str(exact[0]["Id"])
-        created = self.api.create_network(
-            spec.name, driver="bridge", internal=spec.internal, labels=spec.labels
-        )
+        """Made, or the one of that name (left by an engine that died after creating it, or
+        the host bridge another process made first)."""
+        found = self._network_named(spec.name)
+        if found is not None:
+            return found
+        ipam = None
+        if spec.subnet is not None:
+            pool = docker.types.IPAMPool(subnet=spec.subnet, gateway=spec.gateway)
+            ipam = docker.types.IPAMConfig(pool_configs=[pool])
+        try:
+            created = self.api.create_network(
+                spec.name, driver="bridge", internal=spec.internal, labels=spec.labels, ipam=ipam
+            )
+        except docker.errors.APIError:
+            found = self._network_named(spec.name)  # made by another process meanwhile
+            if found is None:
+                raise
+            return found
         return str(created["Id"])
+
+    def _network_named(self, name: str) -> str | None:
+        exact = [n for n in self.api.networks(names=[name]) if n.get("Name") == name]
+        return str(exact[0]["Id"]) if exact else None
 
     @_idempotent
     def remove_network(self, network_id: str) -> None:

@@ -93,8 +93,9 @@ class FakeRuntime:
             raise self.fail_create
         if spec.image not in self.programs:
             raise ImageNotFound(f"image {spec.image!r} is not on this Docker engine")
-        if spec.network is not None and spec.network not in self.networks:
-            raise RuntimeFailure(f"docker create failed: network {spec.network} not found")
+        for network in [spec.network, *spec.extra_networks]:
+            if network is not None and network not in self.networks:
+                raise RuntimeFailure(f"docker create failed: network {network} not found")
         container_id = f"fake{next(self._ids)}"
         with self._lock:
             self.containers[container_id] = FakeContainer(
@@ -191,7 +192,7 @@ class FakeRuntime:
             attached = [
                 c.id
                 for c in self.containers.values()
-                if not c.removed and c.spec.network == network_id
+                if not c.removed and network_id in (c.spec.network, *c.spec.extra_networks)
             ]
             if attached:
                 raise RuntimeFailure(f"network {network_id} has active endpoints: {attached}")

@@ -44,6 +44,9 @@ class ContainerSpec:
     # A network of the job's own (a distributed job), and the names it answers to there.
     network: str | None = None
     network_aliases: list[str] = field(default_factory=list)
+    # Further networks joined before the start (the host bridge), and /etc/hosts entries.
+    extra_networks: list[str] = field(default_factory=list)
+    extra_hosts: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -54,6 +57,8 @@ class NetworkSpec:
     name: str
     labels: dict[str, str]
     internal: bool = False
+    subnet: str | None = None  # and its gateway: an address plan of its own (the host bridge)
+    gateway: str | None = None
 
 
 @dataclass(frozen=True)
