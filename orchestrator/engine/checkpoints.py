@@ -45,7 +45,7 @@ from watchdog.events import (
 )
 from watchdog.observers import Observer
 
-from orchestrator.errors import StorageFailure
+from orchestrator.errors import StorageFailure, StorageUnavailable
 from orchestrator.storage.protocol import ObjectStore
 
 log = logging.getLogger(__name__)
@@ -66,9 +66,11 @@ class CheckpointSync:
         scan_seconds: float = 5.0,
         settle_seconds: float = 0.1,
         mirror_deletes: bool = True,
+        what: str = "checkpoints",
     ) -> None:
         """`mirror_deletes=False` where several hosts share S3Uri (a distributed job): a file
-        one host never had, or deleted, may be another host's checkpoint."""
+        one host never had, or deleted, may be another host's checkpoint. `what` names the
+        files in errors (checkpoints, TensorBoard output, intermediate output)."""
         self.local_dir = local_dir
         self.mirror_deletes = mirror_deletes
         self.prefix = uri.rstrip("/")
@@ -78,7 +80,11 @@ class CheckpointSync:
         self.uploaded: dict[str, Signature] = {}
         self.uploads = 0
         self.deletes = 0
-        self.error: str | None = None
+        self.what = what
+        # Why syncing keeps failing, of the class that decides the job's failure: the store's
+        # outage (StorageUnavailable, InternalServerError) or the request's (ClientError).
+        self.failure: StorageFailure | None = None
+        self._last_failure: Exception | None = None
         self._failures: dict[str, int] = {}
         self._dirty: set[str] = set()
         self._seen: dict[str, Signature] = {}  # the previous scan, for stability
@@ -253,8 +259,9 @@ class CheckpointSync:
                 return
             count = self._failures[relative] = self._failures.get(relative, 0) + 1
             log.warning("checkpoint sync of %s failed (%d): %s", uri, count, exc)
+            self._last_failure = exc
             if count >= FAILURES_BEFORE_ERROR:
-                self.error = f"checkpoints could not be uploaded to {uri}: {exc}"
+                self.failure = self._failure(f"{self.what} could not be uploaded to {uri}: {exc}")
             with self._lock:
                 self._dirty.add(relative)  # try again at the next flush or scan
 
@@ -315,7 +322,21 @@ class CheckpointSync:
         self._scan(stable_only=False)
         if self._failures:
             failed = ", ".join(sorted(self._failures)[:5])
-            self.error = self.error or f"checkpoints could not be synced to {self.prefix}: {failed}"
+            self.failure = self.failure or self._failure(
+                f"{self.what} could not be synced to {self.prefix}: {failed} ({self._last_failure})"
+            )
+
+    @property
+    def error(self) -> str | None:
+        return str(self.failure) if self.failure is not None else None
+
+    def _failure(self, message: str) -> StorageFailure:
+        """The request's error for what the store refused (a missing bucket, access denied),
+        the platform's for an outage or this machine's disk."""
+        cause = self._last_failure
+        if isinstance(cause, StorageUnavailable | OSError) or not isinstance(cause, StorageFailure):
+            return StorageUnavailable(message)
+        return StorageFailure(message)
 
     def abandon(self) -> None:
         """Stop the threads and touch nothing more (another engine owns the job now)."""

@@ -104,7 +104,7 @@ class HostGroup:
         return any(runner.started for runner in self.runners)
 
     @property
-    def sync_error(self) -> str | None:
+    def sync_error(self) -> StorageFailure | None:
         return next((r.sync_error for r in self.runners if r.sync_error), None)
 
     @property

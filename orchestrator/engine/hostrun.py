@@ -26,7 +26,7 @@ from orchestrator.engine.manifests import download_manifest
 from orchestrator.engine.placement import SHARDED, container_spec, mounted
 from orchestrator.engine.recording import MetricRecorder
 from orchestrator.engine.workspace import Workspace, channels_of
-from orchestrator.errors import RuntimeFailure, StorageFailure, StorageUnavailable
+from orchestrator.errors import RuntimeFailure, StorageFailure
 from orchestrator.gpus import simulated_nvidia_smi
 from orchestrator.metrics.scraper import Scraper
 from orchestrator.runtime.protocol import LABEL_ATTEMPT, LABEL_HOST, ExitStatus
@@ -162,11 +162,11 @@ class HostRunner:
         return self.sync
 
     @property
-    def sync_error(self) -> str | None:
+    def sync_error(self) -> StorageFailure | None:
         """Why checkpoints (or TensorBoard, intermediate output) keep failing to upload."""
-        if self.sync is not None and self.sync.error:
-            return self.sync.error
-        return self.outputs.error if self.outputs is not None else None
+        if self.sync is not None and self.sync.failure is not None:
+            return self.sync.failure
+        return self.outputs.failure if self.outputs is not None else None
 
     def finish_sync(self) -> None:
         """Upload the last checkpoint and output changes (the container has exited or is
@@ -175,8 +175,8 @@ class HostRunner:
             self.sync.finish()
         if self.outputs is not None:
             self.outputs.finish()
-        if self.sync_error:
-            raise StorageUnavailable(self.sync_error)
+        if self.sync_error is not None:
+            raise self.sync_error
 
     def _start_outputs(self, resume: bool) -> None:
         from orchestrator.engine.outputsync import OutputSyncs

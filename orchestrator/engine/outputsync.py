@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from orchestrator.engine.checkpoints import CheckpointSync
 
 OPT_ML = "/opt/ml/"
+WHAT = {"tensorboard": "TensorBoard output", "intermediate": "intermediate output"}
 log = logging.getLogger(__name__)
 
 
@@ -79,12 +80,13 @@ class OutputSyncs:
                 self.ctx.objects,
                 scan_seconds=self.ctx.settings.checkpoint_scan_seconds,
                 mirror_deletes=False,
+                what=WHAT[name],
             ).start(self.resume)
         return self.syncs[name]
 
     @property
-    def error(self) -> str | None:
-        return next((s.error for s in self.syncs.values() if s.error), None)
+    def failure(self) -> StorageFailure | None:
+        return next((s.failure for s in self.syncs.values() if s.failure), None)
 
     def start(self, resume: bool) -> None:
         """`resume`: an adopting engine, which compares with what S3 holds already."""

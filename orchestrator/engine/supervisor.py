@@ -33,7 +33,6 @@ from orchestrator.errors import (
     NoCapacity,
     RuntimeFailure,
     StorageFailure,
-    StorageUnavailable,
 )
 from orchestrator.failures import Failure, from_exception, from_exit
 from orchestrator.instances import resources_of
@@ -361,9 +360,9 @@ class Supervisor:
                 self.current = Secondary.STOPPING
                 return host.stop(grace)
             self._check_fault(record)
-            if host.sync_error:  # checkpoints that cannot be saved: the platform's failure
+            if host.sync_error is not None:  # checkpoints or outputs that cannot be saved
                 host.kill()
-                raise StorageUnavailable(host.sync_error)
+                raise host.sync_error
             if host.input_error is not None:  # a Pipe channel's data could not be streamed
                 host.kill()
                 raise host.input_error

@@ -129,3 +129,21 @@ def test_a_manifest_channel_on_s3_and_a_missing_listed_object(s3_orch: Orchestra
     described = s3_orch.wait("manifest-broken", timeout=120)
     assert described["FailureReason"].startswith("ClientError: ")
     assert f"s3://{bucket}/images/c/missing.csv" in described["FailureReason"]
+
+
+def test_tensorboard_output_to_a_missing_bucket_is_the_requests_error(
+    s3_orch: Orchestrator,
+) -> None:
+    bucket = _bucket(s3_orch, "s3-tb-out")
+    request = job(
+        "tb-missing",
+        ["write", "/tb/events.out.tfevents.1", "scalars"],
+        OutputDataConfig={"S3OutputPath": f"s3://{bucket}/out"},
+        TensorBoardOutputConfig={"S3OutputPath": "s3://no-such-tb-bucket/tb", "LocalPath": "/tb"},
+    )
+    s3_orch.create_training_job(request)
+    described = s3_orch.wait("tb-missing", timeout=120)
+    assert described["TrainingJobStatus"] == "Failed"
+    reason = described["FailureReason"]
+    assert reason.startswith("ClientError: ") and "TensorBoard output" in reason
+    assert "s3://no-such-tb-bucket/tb" in reason

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from orchestrator.engine.checkpoints import CheckpointSync
-from orchestrator.errors import StorageFailure
+from orchestrator.errors import StorageFailure, StorageUnavailable
 from orchestrator.storage.local import LocalObjectStore
 
 URI = "s3://bucket/ckpt"
@@ -157,19 +157,32 @@ def test_hosts_sharing_s3uri_never_delete_each_others_checkpoints(
     assert adopted.deletes == again.deletes == 0
 
 
-def test_uploads_that_keep_failing_become_an_error(
-    local: Path, store: LocalObjectStore, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize(
+    ("raised", "kind"),
+    [
+        (StorageUnavailable("the store is down"), StorageUnavailable),  # InternalServerError
+        (StorageFailure("the bucket does not exist"), StorageFailure),  # ClientError
+    ],
+)
+def test_uploads_that_keep_failing_become_an_error_of_their_class(
+    local: Path,
+    store: LocalObjectStore,
+    monkeypatch: pytest.MonkeyPatch,
+    raised: StorageFailure,
+    kind: type[StorageFailure],
 ) -> None:
     def broken(source: Path, uri: str) -> None:
-        raise StorageFailure("the store is down")
+        raise raised
 
     monkeypatch.setattr(store, "upload_file", broken)
     local.mkdir()
     (local / "x.txt").write_text("x")
-    sync = CheckpointSync(local, URI, store, scan_seconds=60.0)
+    sync = CheckpointSync(local, URI, store, scan_seconds=60.0, what="TensorBoard output")
     for _ in range(3):
         sync._scan(stable_only=False)
-    assert sync.error is not None and "the store is down" in sync.error
+    assert type(sync.failure) is kind
+    assert sync.error is not None and str(raised) in sync.error
+    assert sync.error.startswith("TensorBoard output could not be uploaded")
 
 
 def test_a_temporary_file_renamed_before_its_upload_is_no_failure(
