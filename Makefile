@@ -51,6 +51,7 @@ bench: install images
 	$(BIN)/python benchmarks/warm_pool_start.py
 	$(BIN)/python benchmarks/distributed_start.py
 	$(BIN)/python benchmarks/s3_throughput.py
+	$(BIN)/python benchmarks/pipe_throughput.py
 	$(MAKE) bench-search
 
 # MLflow is installed into its own venv, only for the comparison: the project never needs it.

@@ -4,12 +4,15 @@
 from __future__ import annotations
 
 import dataclasses
+import gzip
+import io
+import tarfile
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from orchestrator import Orchestrator, Settings
+from orchestrator import Orchestrator, Settings, recordio
 from orchestrator.api.server import ApiServer
 from tests.api.conftest import serving
 from tests.api.test_sagemaker_sdk import estimator
@@ -52,3 +55,38 @@ def test_the_sdk_uploads_trains_and_reads_back_through_s3(
     assert fitted.model_data == f"s3://sdk-bucket/out/{job['TrainingJobName']}/output/model.tar.gz"
     key = fitted.model_data.removeprefix("s3://sdk-bucket/")
     assert s3.head_object(Bucket="sdk-bucket", Key=key)["ContentLength"] > 0
+
+
+def test_the_sdk_trains_in_pipe_mode_with_gzip_and_recordio_from_s3(
+    s3_server_api: ApiServer, s3_env: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for variable in ("SAGEMAKER", "SAGEMAKER_METRICS", "CLOUDWATCH_LOGS"):
+        monkeypatch.setenv(f"AWS_ENDPOINT_URL_{variable}", s3_server_api.url)
+    monkeypatch.setenv("SAGEMAKER_SUPPRESS_V2_WARNING", "1")
+    import boto3
+    from sagemaker.inputs import TrainingInput
+
+    s3: Any = boto3.client("s3")
+    s3.create_bucket(Bucket="sdk-pipe")
+    for number in range(3):
+        s3.put_object(Bucket="sdk-pipe", Key=f"in/{number}.gz", Body=gzip.compress(b"r" * number))
+    fitted = estimator(
+        "orchestrator/testbox:latest",
+        input_mode="Pipe",
+        container_arguments=["pipe", "train", "2"],
+        output_path="s3://sdk-pipe/out",
+        base_job_name="sdk-pipe",
+    )
+    channel = TrainingInput(
+        "s3://sdk-pipe/in/", compression="Gzip", record_wrapping="RecordIO", input_mode="Pipe"
+    )
+    fitted.fit({"train": channel}, logs=False)
+    job = fitted.latest_training_job.describe()
+    assert job["TrainingJobStatus"] == "Completed", job.get("FailureReason")
+    assert job["InputDataConfig"][0]["RecordWrapperType"] == "RecordIO"
+    key = fitted.model_data.removeprefix("s3://sdk-pipe/")
+    body = s3.get_object(Bucket="sdk-pipe", Key=key)["Body"].read()
+    with tarfile.open(fileobj=io.BytesIO(body)) as tar:
+        member = tar.extractfile("pipe/train_1")
+        assert member is not None
+        assert list(recordio.records(member.read())) == [b"", b"r", b"rr"]
