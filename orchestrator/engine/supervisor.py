@@ -109,6 +109,7 @@ class Supervisor:
         self.chance = random.Random(f"{ctx.settings.spot_seed}:{spec.name}")
         self.host: HostGroup | None = None
         self.pool: WarmPool | None = None
+        self._pool_settled = False
         self.gpu_note: str | None = None  # a GPU shortfall, said in the Starting message
         self.reused_from: str | None = None
         self.heartbeat = Heartbeat(
@@ -480,6 +481,16 @@ class Supervisor:
     def _end(self, final: Secondary, message: str | None = None, **data: object) -> None:
         now = self.ctx.clock.now()
         self._advance(final, message, training_end_time=now, **self._billing(), **data)
+        self._settle_pool()  # Available as the job ends, not once its host is cleaned up
+
+    def _settle_pool(self) -> None:
+        """Once per job: keep the warm pool Available for the next job, or end it."""
+        if self.pool is None or self._pool_settled:
+            return
+        with _logged(f"settling the warm pool of {self.spec.name}"):
+            launched = any(run.started for run in self.ctx.runs.of_job(self.spec.name))
+            settle_pool(self.ctx, self.spec.name, self.owner, launched)
+            self._pool_settled = True
 
     def _fail(self, reason: str) -> None:
         """Move to Failed from wherever the job is (Stopping too: the stop could not finish);
@@ -522,10 +533,7 @@ class Supervisor:
         """Each step on its own: a failing one (a locked store) must not keep the lease alive."""
         with _logged(f"closing the host of {self.spec.name}"):
             self._close_host()
-        if self.pool is not None:
-            with _logged(f"settling the warm pool of {self.spec.name}"):
-                launched = any(run.started for run in self.ctx.runs.of_job(self.spec.name))
-                settle_pool(self.ctx, self.spec.name, self.owner, launched)
+        self._settle_pool()
         with _logged(f"releasing the share of {self.spec.name}"):
             self.ctx.ledger.release(self.spec.name)
         self.heartbeat.stop()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from typing import Any
 
@@ -217,15 +218,19 @@ def test_a_finished_jobs_share_survives_a_reap_until_its_pool_is_settled(h: Harn
     assert [a.job for a in h.ctx.ledger.allocations()] == [f"pool:{pool.id}"]
 
 
-def test_a_pool_left_in_use_by_a_dead_engine_is_ended(h: Harness) -> None:
+def test_a_pool_left_in_use_by_a_dead_engine_is_ended(
+    h: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
     supervisor = h.supervisor(_pooled("job-1"))
 
-    def died_before_clean_up() -> None:
+    def died_before_settling(*_: object) -> None:  # the job ended; its engine died right then
         supervisor.heartbeat.stop()
         h.store.release("job-1", "test-owner")
+        raise SystemExit
 
-    supervisor._cleanup = died_before_clean_up  # type: ignore[method-assign]
-    supervisor.run()
+    monkeypatch.setattr("orchestrator.engine.supervisor.settle_pool", died_before_settling)
+    with contextlib.suppress(SystemExit):
+        supervisor.run()
     assert WarmPoolStore(h.store.db).all()[0].status == "InUse"
     Engine(h.ctx).tick()
     (pool,) = WarmPoolStore(h.store.db).all()
