@@ -57,12 +57,15 @@ class Failure:
         return f"{self.kind.value}: {self.message}"[:REASON_LIMIT]
 
 
-def from_exit(status: ExitStatus, failure_file: str | None, host: str | None = None) -> Failure:
+def from_exit(
+    status: ExitStatus, failure_file: str | None, host: str | None = None, kind: str = "training"
+) -> Failure:
     """A container that exited non-zero: its failure file says why, else its exit status.
-    `host`: the host that failed, named when the job has several."""
+    `host`: the host that failed, named when the job has several; `kind`: training or
+    processing, as the message names the container."""
     if failure_file:
         return Failure(FailureKind.ALGORITHM, failure_file)
-    container = f"the training container of {host}" if host else "the training container"
+    container = f"the {kind} container of {host}" if host else f"the {kind} container"
     if status.oom_killed:
         message = (
             f"{container} ran out of memory and was killed (exit code {status.code}, OOMKilled)"

@@ -17,6 +17,7 @@ from orchestrator.gpus import GpuInventory, inventory
 from orchestrator.lifecycle import is_terminal
 from orchestrator.metrics import operations
 from orchestrator.metrics.operations import trial_component_arn
+from orchestrator.operations import processing_jobs as processing
 from orchestrator.operations import training_jobs as service
 from orchestrator.operations.resources import update_keep_alive
 from orchestrator.operations.trial_components import TrialComponents
@@ -108,6 +109,40 @@ class Orchestrator:
         if adopted and wait:
             self.engine.wait(name)
         return adopted
+
+    # -- processing jobs -------------------------------------------------------------------
+
+    def create_processing_job(
+        self, request: dict[str, Any], on_line: HostLineCallback | None = None
+    ) -> dict[str, str]:
+        engine = self.engine
+        spec = processing.create(self.store, self.settings, self.clock, engine.owner, request)
+        engine.submit(spec, on_line)
+        return {"ProcessingJobArn": spec.arn}
+
+    def describe_processing_job(self, name: str) -> dict[str, Any]:
+        return processing.describe(self.store, name)
+
+    def list_processing_jobs(self, **request: Any) -> dict[str, Any]:
+        return processing.list_jobs(self.store, request)
+
+    def stop_processing_job(self, name: str) -> bool:
+        """StopProcessingJob; a job whose owner died is adopted here so the stop happens."""
+        stored = processing.stop(self.store, name, self.clock)
+        record = self.store.require(stored)
+        if self._engine is None and record.has_live_owner(self.clock.now()):
+            return False
+        return self.engine.take_over_if_orphan(stored)
+
+    def wait_processing_job(self, name: str, timeout: float | None = None) -> dict[str, Any]:
+        """Block until the processing job ends and its supervisor is done; its description."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        stored = processing.find(self.store, name).name
+        while not self.settled(stored):
+            if deadline is not None and time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+        return self.describe_processing_job(name)
 
     def delete_training_job(self, name: str) -> None:
         """DeleteTrainingJob: a job that has ended (and keeps no Available warm pool) and

@@ -35,6 +35,13 @@ class ChannelSpec:
     instance_groups: tuple[str, ...] = ()
     data_type: str = "S3Prefix"  # or ManifestFile, AugmentedManifestFile
     attribute_names: tuple[str, ...] = ()  # AugmentedManifestFile's AttributeNames
+    # Where the data lands in the container: a processing input's LocalPath; None for a
+    # training channel, which lands in /opt/ml/input/data/<name>.
+    local_path: str | None = None
+
+    @property
+    def container_path(self) -> str:
+        return self.local_path or f"/opt/ml/input/data/{self.name}"
 
     def reaches(self, group: str) -> bool:
         return not self.instance_groups or group in self.instance_groups
@@ -79,8 +86,23 @@ class TensorBoardSpec:
 
 
 @dataclass(frozen=True)
+class OutputSpec:
+    """A processing output: LocalPath uploaded to S3Uri at the end (EndOfJob) or while the job
+    runs (Continuous)."""
+
+    name: str
+    uri: str
+    local_path: str
+    upload_mode: str = "EndOfJob"
+
+
+TRAINING = "training"
+PROCESSING = "processing"
+
+
+@dataclass(frozen=True)
 class JobSpec:
-    """Everything the supervisor needs to run one training job."""
+    """Everything the supervisor needs to run one training (or processing) job."""
 
     name: str
     arn: str
@@ -109,6 +131,14 @@ class JobSpec:
     # ResourceConfig.InstanceGroups (a heterogeneous cluster); empty: InstanceType x Count.
     instance_groups: tuple[InstanceGroupSpec, ...] = ()
     tensorboard: TensorBoardSpec | None = None
+    kind: str = TRAINING  # or PROCESSING (processing_spec.py)
+    outputs: tuple[OutputSpec, ...] = ()  # a processing job's
+    # A processing job's processingjobconfig.json: the request as created, with its ARN.
+    document: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def processing(self) -> bool:
+        return self.kind == PROCESSING
 
     @property
     def groups(self) -> tuple[InstanceGroupSpec, ...]:
@@ -134,7 +164,8 @@ class JobSpec:
 
 def host_names(request: Mapping[str, Any]) -> list[str]:
     """algo-1 ... algo-N of a stored request, without building its whole spec."""
-    resources = request.get("ResourceConfig") or {}
+    cluster = (request.get("ProcessingResources") or {}).get("ClusterConfig") or {}
+    resources = request.get("ResourceConfig") or cluster
     count = resources.get("InstanceCount") or sum(
         g.get("InstanceCount", 0) for g in resources.get("InstanceGroups") or ()
     )

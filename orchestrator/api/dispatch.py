@@ -39,6 +39,13 @@ class Dispatcher:
             "ListTrainingJobs": (lambda r: orch.list_training_jobs(**r), True),
             "StopTrainingJob": (self._stop, False),
             "DeleteTrainingJob": (self._delete, False),
+            "CreateProcessingJob": (lambda r: orch.create_processing_job(r), True),
+            "DescribeProcessingJob": (
+                lambda r: orch.describe_processing_job(r["ProcessingJobName"]),
+                True,
+            ),
+            "ListProcessingJobs": (lambda r: orch.list_processing_jobs(**r), True),
+            "StopProcessingJob": (self._stop_processing, True),
             "DescribeTrialComponent": (
                 lambda r: orch.describe_trial_component(r["TrialComponentName"]),
                 False,
@@ -126,6 +133,11 @@ class Dispatcher:
 
     def _stop(self, request: dict[str, Any]) -> dict[str, Any]:
         self.orch.stop_training_job(request["TrainingJobName"])
+        return {}
+
+    def _stop_processing(self, request: dict[str, Any]) -> dict[str, Any]:
+        validate_shape(request, "StopProcessingJobRequest")
+        self.orch.stop_processing_job(request["ProcessingJobName"])
         return {}
 
     def _delete(self, request: dict[str, Any]) -> dict[str, Any]:

@@ -1,9 +1,11 @@
-"""The CloudWatch Logs subset that the SageMaker SDK and `aws logs` use for training jobs.
+"""The CloudWatch Logs subset that the SageMaker SDK and `aws logs` use for training and
+processing jobs.
 
-Group `/aws/sagemaker/TrainingJobs`, one stream per host named `<job>/algo-N-<epoch>` (the
-developer guide: "[training-job-name]/algo-[instance-number-in-cluster]-[epoch_timestamp]"),
-read from that host's log file. Forward tokens carry a byte offset into that file, so following a
-long log reads only what is new.
+Groups `/aws/sagemaker/TrainingJobs` and `/aws/sagemaker/ProcessingJobs`, one stream per host
+named `<job>/algo-N-<epoch>` (the developer guide:
+"[training-job-name]/algo-[instance-number-in-cluster]-[epoch_timestamp]"), read from that
+host's log file. Forward tokens carry a byte offset into that file, so following a long log
+reads only what is new.
 """
 
 from __future__ import annotations
@@ -17,27 +19,36 @@ from typing import Any
 from orchestrator.config import Settings
 from orchestrator.engine.context import EngineContext
 from orchestrator.errors import ProtocolError
-from orchestrator.spec import host_names
+from orchestrator.processing_spec import public_name, stored_name
+from orchestrator.spec import PROCESSING, TRAINING, host_names
 from orchestrator.store.jobs import JobRecord, JobStore, ListQuery
 from orchestrator.validation.model import validate_shape
 
 GROUP = "/aws/sagemaker/TrainingJobs"
+GROUPS = {GROUP: TRAINING, "/aws/sagemaker/ProcessingJobs": PROCESSING}
 SERVICE = "logs"
 MAX_EVENTS = 10_000
 
 
 def stream_name(record: JobRecord, host: str = "algo-1") -> str:
-    return f"{record.name}/{host}-{int(record.creation_time)}"
+    return f"{public_name(record.name)}/{host}-{int(record.creation_time)}"
 
 
 def _not_found(what: str) -> ProtocolError:
     return ProtocolError("ResourceNotFoundException", f"The specified {what} does not exist.")
 
 
-def _check_group(request: dict[str, Any]) -> None:
+def _kind_of_group(request: dict[str, Any]) -> str:
+    """Which jobs the request's log group holds: training or processing."""
     group = request.get("logGroupName") or request.get("logGroupIdentifier")
-    if group != GROUP:
+    kind = GROUPS.get(str(group))
+    if kind is None:
         raise _not_found("log group")
+    return kind
+
+
+def _group_of(kind: str) -> str:
+    return next(group for group, of in GROUPS.items() if of == kind)
 
 
 def _ms(seconds: float) -> int:
@@ -68,26 +79,34 @@ class LogsApi:
         ]
         return sorted((s for s in streams if s.path.exists()), key=lambda s: s.name)
 
-    def _stream(self, name: str) -> _Stream:
-        record = self.store.get(name.split("/", 1)[0])
+    def _stream(self, name: str, kind: str) -> _Stream:
+        job = name.split("/", 1)[0]
+        record = self.store.get(stored_name(job) if kind == PROCESSING else job)
+        if record is not None and record.kind != kind:
+            record = None
         found = [s for s in self._of(record) if s.name == name] if record is not None else []
         if not found:
             raise _not_found("log stream")
         return found[0]
 
-    def _streams(self, prefix: str) -> list[_Stream]:
+    def _streams(self, prefix: str, kind: str) -> list[_Stream]:
         job_prefix = prefix.split("/", 1)[0]
         records, _ = self.store.page(
             ListQuery(
-                name_prefix=job_prefix, sort_by="Name", sort_order="Ascending", max_results=10_000
+                kind=kind,
+                name_prefix=job_prefix,
+                sort_by="Name",
+                sort_order="Ascending",
+                max_results=10_000,
             )
         )
         return [s for r in records for s in self._of(r) if s.name.startswith(prefix)]
 
     def describe_log_streams(self, request: dict[str, Any]) -> dict[str, Any]:
         validate_shape(request, "DescribeLogStreamsRequest", SERVICE)
-        _check_group(request)
-        streams = [self._describe(r) for r in self._streams(request.get("logStreamNamePrefix", ""))]
+        kind = _kind_of_group(request)
+        prefix = request.get("logStreamNamePrefix", "")
+        streams = [self._describe(r) for r in self._streams(prefix, kind)]
         if request.get("orderBy") == "LastEventTime":
             streams.sort(key=lambda s: s.get("lastEventTimestamp", 0))
         if request.get("descending"):
@@ -106,7 +125,7 @@ class LogsApi:
             "logStreamName": name,
             "creationTime": _ms(found.record.creation_time),
             "arn": f"arn:aws:logs:{self.settings.region}:{self.settings.account_id}:log-group:"
-            f"{GROUP}:log-stream:{name}",
+            f"{_group_of(found.record.kind)}:log-stream:{name}",
             "storedBytes": 0,
         }
         if events:
@@ -119,8 +138,7 @@ class LogsApi:
 
     def get_log_events(self, request: dict[str, Any]) -> dict[str, Any]:
         validate_shape(request, "GetLogEventsRequest", SERVICE)
-        _check_group(request)
-        path = self._stream(request["logStreamName"]).path
+        path = self._stream(request["logStreamName"], _kind_of_group(request)).path
         limit = min(request.get("limit", MAX_EVENTS), MAX_EVENTS)
         token = request.get("nextToken")
         if token is not None and not _POSITION.fullmatch(token):
@@ -150,12 +168,12 @@ class LogsApi:
 
     def filter_log_events(self, request: dict[str, Any]) -> dict[str, Any]:
         validate_shape(request, "FilterLogEventsRequest", SERVICE)
-        _check_group(request)
+        kind = _kind_of_group(request)
         names = request.get("logStreamNames")
         streams = (
-            [self._stream(n) for n in names]
+            [self._stream(n, kind) for n in names]
             if names
-            else self._streams(request.get("logStreamNamePrefix", ""))
+            else self._streams(request.get("logStreamNamePrefix", ""), kind)
         )
         matches = _pattern(request.get("filterPattern", ""))
         limit = min(request.get("limit", MAX_EVENTS), MAX_EVENTS)

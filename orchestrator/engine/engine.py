@@ -19,8 +19,9 @@ from orchestrator.engine.supervisor import Supervisor
 from orchestrator.engine.warmpools import expire_pools
 from orchestrator.errors import RuntimeFailure, ValidationError, training_job_not_found
 from orchestrator.lifecycle import is_terminal
+from orchestrator.processing_spec import spec_of
 from orchestrator.runtime.protocol import LABEL_ATTEMPT, LABEL_JOB, LABEL_STORE
-from orchestrator.spec import JobSpec, job_spec
+from orchestrator.spec import JobSpec
 from orchestrator.store.jobs import JobRecord
 
 log = logging.getLogger(__name__)
@@ -73,7 +74,7 @@ class Engine:
             ):
                 return False
             record = self.ctx.store.require(name)  # as it was when claimed
-            spec = job_spec(record.request, record.arn)
+            spec = spec_of(record)
             supervisor = Supervisor(self.ctx, spec, self.owner, on_line)
             self._spawn(name, lambda: supervisor.adopt(record))
         return True

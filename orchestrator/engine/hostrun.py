@@ -62,7 +62,9 @@ class HostRunner:
         self.attempt = attempt
         self.host = host
         self.on_line = on_line
-        self.workspace = Workspace(ctx.workspace_dir(spec.name, attempt, host), host)
+        self.workspace = Workspace(
+            ctx.workspace_dir(spec.name, attempt, host), host, processing=spec.processing
+        )
         self.container_id: str | None = None
         self.pump: LogPump | None = None
         self.sync: CheckpointSync | None = None
@@ -99,7 +101,7 @@ class HostRunner:
                 continue
             if mounted(self.spec, channel) and self.ctx.objects.local_directory(channel.uri):
                 continue
-            target = self.workspace.channel_dir(channel.name)
+            target = self.workspace.input_dir(channel)
             if channel.data_type == "ManifestFile":
                 copied = download_manifest(
                     self.ctx.objects, channel.uri, target, self._shard(channel)

@@ -36,3 +36,19 @@ def upload_artifacts(objects: ObjectStore, spec: JobSpec, workspaces: list[Works
         model_tar = archive_merged(models, Path(scratch) / "model.tar.gz")
         objects.upload_file(model_tar, f"{prefix}/model.tar.gz")
     return f"{prefix}/model.tar.gz"
+
+
+def upload_outputs(objects: ObjectStore, spec: JobSpec, workspaces: list[Workspace]) -> None:
+    """A processing job's EndOfJob outputs: each host's LocalPath below the output's S3Uri
+    (developer guide, "How Amazon SageMaker AI Provides Input and Output for Processing": hosts
+    should write distinct file names; on a clash algo-1's file wins here). Continuous outputs
+    were uploaded as they appeared, their last changes flushed before this. Uploaded whatever
+    the outcome, as a training job's artifacts are: the sources do not say, and a failed job's
+    partial output helps find why."""
+    for output in spec.outputs:
+        if output.upload_mode != "EndOfJob":
+            continue
+        for workspace in reversed(workspaces):  # algo-1 last: its files win
+            folder = workspace.in_container(output.local_path)
+            if folder.is_dir():
+                objects.upload_tree(folder, output.uri)

@@ -57,15 +57,23 @@ class OutputSyncs:
     def __init__(self, ctx: EngineContext, spec: JobSpec, workspace: Workspace) -> None:
         self.ctx = ctx
         self.workspace = workspace
-        self.targets: dict[str, tuple[Path, str]] = {
-            "intermediate": (
+        self.targets: dict[str, tuple[Path, str]] = {}
+        self.eager: list[str] = []  # watched from the start; the others once they fill
+        if spec.processing:  # S3UploadMode Continuous: uploaded as files appear
+            for output in spec.outputs:
+                if output.upload_mode == "Continuous":
+                    name = f"output {output.name}"
+                    self.targets[name] = (workspace.in_container(output.local_path), output.uri)
+                    self.eager.append(name)
+        else:
+            self.targets["intermediate"] = (
                 workspace.root / "output" / "intermediate",
                 f"{output_prefix(spec)}/intermediate",
             )
-        }
         board = tensorboard_dir(spec, workspace)
         if spec.tensorboard is not None and board is not None:
             self.targets["tensorboard"] = (board, spec.tensorboard.s3_uri)
+            self.eager.append("tensorboard")
         self.syncs: dict[str, CheckpointSync] = {}
         self.resume = False
 
@@ -80,7 +88,7 @@ class OutputSyncs:
                 self.ctx.objects,
                 scan_seconds=self.ctx.settings.checkpoint_scan_seconds,
                 mirror_deletes=False,
-                what=WHAT[name],
+                what=WHAT.get(name, name),
             ).start(self.resume)
         return self.syncs[name]
 
@@ -91,13 +99,13 @@ class OutputSyncs:
     def start(self, resume: bool) -> None:
         """`resume`: an adopting engine, which compares with what S3 holds already."""
         self.resume = resume
-        if "tensorboard" in self.targets:
-            self._sync("tensorboard")
+        for name in self.eager:
+            self._sync(name)
         self.check()
 
     def check(self) -> None:
         """Start watching the intermediate folder once something is in it."""
-        if "intermediate" in self.syncs:
+        if "intermediate" in self.syncs or "intermediate" not in self.targets:
             return
         folder = self.targets["intermediate"][0]
         with contextlib.suppress(OSError), os.scandir(folder) as entries:

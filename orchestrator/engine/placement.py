@@ -21,7 +21,12 @@ SHARDED = "ShardedByS3Key"
 
 
 def command_of(spec: JobSpec) -> tuple[list[str] | None, list[str] | None]:
-    """(entrypoint, command): `train` unless ContainerEntrypoint/ContainerArguments say else."""
+    """(entrypoint, command): `train` unless ContainerEntrypoint/ContainerArguments say else.
+    A processing job runs the image's ENTRYPOINT unless ContainerEntrypoint replaces it, with
+    ContainerArguments (developer guide, "How Amazon SageMaker AI Runs Your Processing
+    Container Image")."""
+    if spec.processing:
+        return spec.entrypoint, spec.arguments
     if spec.entrypoint:
         return list(spec.entrypoint), list(spec.arguments or [])
     return None, list(spec.arguments) if spec.arguments else ["train"]
@@ -74,7 +79,7 @@ def _mounts(
             continue
         source = ctx.objects.local_directory(channel.uri)
         if source is not None:
-            mounts.append(Mount(source, f"/opt/ml/input/data/{channel.name}", read_only=True))
+            mounts.append(Mount(source, channel.container_path, read_only=True))
     return mounts
 
 
@@ -102,12 +107,9 @@ def container_spec(
     entrypoint, command = command_of(spec)
     me = next(h for h in spec.hosts if h.name == host)
     nano_cpus, memory = limits_of(me.instance_type, ctx.host())
-    environment = {
-        **spec.environment,
-        "TRAINING_JOB_NAME": spec.name,
-        "TRAINING_JOB_ARN": spec.arn,
-        **gpu_environment(gpus),
-    }
+    environment = {**spec.environment, **gpu_environment(gpus)}
+    if not spec.processing:
+        environment.update(TRAINING_JOB_NAME=spec.name, TRAINING_JOB_ARN=spec.arn)
     if cache is not None:
         environment[CACHE_VARIABLE] = CACHE_PATH
     extra_networks: list[str] = []

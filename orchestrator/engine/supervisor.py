@@ -25,7 +25,7 @@ from orchestrator.engine.context import EngineContext
 from orchestrator.engine.heartbeat import Heartbeat
 from orchestrator.engine.hostgroup import HostGroup
 from orchestrator.engine.logs import HostLineCallback
-from orchestrator.engine.outputs import upload_artifacts
+from orchestrator.engine.outputs import upload_artifacts, upload_outputs
 from orchestrator.engine.warmpools import reclaim_one, settle_pool, take_pool
 from orchestrator.errors import (
     ContainerGone,
@@ -449,18 +449,28 @@ class Supervisor:
         if self.current != Secondary.UPLOADING:  # an adopter may find it uploading already
             self._advance(Secondary.UPLOADING)
         artifacts = self._upload()
+        # A processing job's /opt/ml/output/message is its ExitMessage, whatever the outcome.
+        said = {"exit_message": host.failure_reason()} if self.spec.processing else {}
         if status.code == 0:
-            self._end(Secondary.COMPLETED, model_artifacts=artifacts)
+            self._end(Secondary.COMPLETED, model_artifacts=artifacts, **said)
             return
         named = host.failed_host if self.spec.distributed else None
-        failure = from_exit(status, host.failure_reason(), named)
-        self._end(Secondary.FAILED, failure_reason=failure.reason, model_artifacts=artifacts)
+        failure = from_exit(status, host.failure_reason(), named, self.spec.kind)
+        self._end(
+            Secondary.FAILED, failure_reason=failure.reason, model_artifacts=artifacts, **said
+        )
 
-    def _upload(self) -> str:
+    def _upload(self) -> str | None:
+        """The training artifacts (their URI), or a processing job's EndOfJob outputs."""
+        workspaces = self._require_host().workspaces
+        what = "processing outputs" if self.spec.processing else "training artifacts"
         try:
-            return upload_artifacts(self.ctx.objects, self.spec, self._require_host().workspaces)
+            if self.spec.processing:
+                upload_outputs(self.ctx.objects, self.spec, workspaces)
+                return None
+            return upload_artifacts(self.ctx.objects, self.spec, workspaces)
         except StorageFailure as exc:  # keep its class: an outage is retried, bad data is not
-            raise type(exc)(f"could not upload the training artifacts: {exc}") from exc
+            raise type(exc)(f"could not upload the {what}: {exc}") from exc
 
     def _finish_stopped(self) -> None:
         """After a stop: upload what the container saved, then Stopped or MaxRuntimeExceeded."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import posixpath
 import shutil
 import tarfile
 from pathlib import Path
@@ -17,9 +18,17 @@ FAILURE_REASON_LIMIT = 1024
 class Workspace:
     """Host-side layout of /opt/ml for one host of one job; removed when the job ends."""
 
-    def __init__(self, root: Path, host: str = "algo-1") -> None:
+    def __init__(self, root: Path, host: str = "algo-1", processing: bool = False) -> None:
         self.root = root
         self.host = host
+        self.processing = processing  # a processing job's /opt/ml (processing_spec.py)
+
+    def in_container(self, path: str) -> Path:
+        """The host side of a container path under /opt/ml (validated to be there)."""
+        return self.root / posixpath.relpath(path, "/opt/ml")
+
+    def input_dir(self, channel: ChannelSpec) -> Path:
+        return self.in_container(channel.container_path)
 
     @property
     def config_dir(self) -> Path:
@@ -38,10 +47,15 @@ class Workspace:
 
     @property
     def failure_file(self) -> Path:
-        return self.root / "output" / "failure"
+        """Why it failed: /opt/ml/output/failure; a processing job's /opt/ml/output/message
+        (its ExitMessage, whatever the outcome)."""
+        return self.root / "output" / ("message" if self.processing else "failure")
 
     def create(self, spec: JobSpec) -> None:
         """Lay out the directories and the three config files the container reads."""
+        if spec.processing:
+            self._create_processing(spec)
+            return
         for directory in (
             self.config_dir,
             self.model_dir,
@@ -68,6 +82,22 @@ class Workspace:
                 "checkpointconfig.json",
                 {"LocalPath": spec.checkpoint.local_path, "S3Uri": spec.checkpoint.s3_uri},
             )
+
+    def _create_processing(self, spec: JobSpec) -> None:
+        """/opt/ml/config/processingjobconfig.json (the job as created, with its ARN) and
+        resourceconfig.json ({"current_host", "hosts"}), each input's and output's LocalPath,
+        and /opt/ml/output for the message."""
+        config = self.root / "config"
+        for directory in (config, self.root / "output"):
+            directory.mkdir(parents=True, exist_ok=True)
+        for channel in channels_of(spec, self.host):
+            self.input_dir(channel).mkdir(parents=True, exist_ok=True)
+        for output in spec.outputs:
+            self.in_container(output.local_path).mkdir(parents=True, exist_ok=True)
+        hosts = sorted(h.name for h in spec.hosts)
+        (config / "processingjobconfig.json").write_text(json.dumps(spec.document, indent=2))
+        resources = {"current_host": self.host, "hosts": hosts}
+        (config / "resourceconfig.json").write_text(json.dumps(resources, indent=2))
 
     @property
     def checkpoint_dir(self) -> Path:

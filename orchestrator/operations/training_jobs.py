@@ -13,6 +13,7 @@ import math
 import shutil
 import time
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from orchestrator.clock import Clock
@@ -269,7 +270,7 @@ def _summary(record: JobRecord, now: float) -> dict[str, Any]:
     return summary
 
 
-def _epoch(value: Any, field: str) -> float | None:
+def epoch_filter(value: Any, field: str) -> float | None:
     if value is None:
         return None
     seconds = epoch_seconds(value)
@@ -278,22 +279,28 @@ def _epoch(value: Any, field: str) -> float | None:
     return seconds
 
 
-def list_jobs(store: JobStore, request: dict[str, Any], now: float | None = None) -> dict[str, Any]:
-    """ListTrainingJobs: summaries, newest first by default, paged by NextToken."""
-    validate_shape(request, "ListTrainingJobsRequest")
-    query = ListQuery(
+def list_query(request: dict[str, Any], **more: Any) -> ListQuery:
+    """The filters, sort and page a List*Jobs request asks for (its shape already checked)."""
+    modified_before = request.get("LastModifiedTimeBefore")
+    return ListQuery(
         name_contains=request.get("NameContains"),
         status_equals=request.get("StatusEquals"),
-        warm_pool_status_equals=request.get("WarmPoolStatusEquals"),
-        creation_after=_epoch(request.get("CreationTimeAfter"), "CreationTimeAfter"),
-        creation_before=_epoch(request.get("CreationTimeBefore"), "CreationTimeBefore"),
-        modified_after=_epoch(request.get("LastModifiedTimeAfter"), "LastModifiedTimeAfter"),
-        modified_before=_epoch(request.get("LastModifiedTimeBefore"), "LastModifiedTimeBefore"),
+        creation_after=epoch_filter(request.get("CreationTimeAfter"), "CreationTimeAfter"),
+        creation_before=epoch_filter(request.get("CreationTimeBefore"), "CreationTimeBefore"),
+        modified_after=epoch_filter(request.get("LastModifiedTimeAfter"), "LastModifiedTimeAfter"),
+        modified_before=epoch_filter(modified_before, "LastModifiedTimeBefore"),
         sort_by=request.get("SortBy", "CreationTime"),
         sort_order=request.get("SortOrder", "Descending"),
         max_results=request.get("MaxResults", 10),
         next_token=request.get("NextToken"),
+        **more,
     )
+
+
+def list_jobs(store: JobStore, request: dict[str, Any], now: float | None = None) -> dict[str, Any]:
+    """ListTrainingJobs: summaries, newest first by default, paged by NextToken."""
+    validate_shape(request, "ListTrainingJobsRequest")
+    query = list_query(request, warm_pool_status_equals=request.get("WarmPoolStatusEquals"))
     if request.get("TrainingPlanArnEquals"):
         return {"TrainingJobSummaries": []}  # no job here has a training plan
     now = time.time() if now is None else now
@@ -305,25 +312,33 @@ def list_jobs(store: JobStore, request: dict[str, Any], now: float | None = None
     return response
 
 
-def request_stop(store: JobStore, name: str, clock: Clock) -> None:
-    """StopTrainingJob: move the job to Stopping; stopping a stopping job is harmless."""
+def request_stop(
+    store: JobStore,
+    name: str,
+    clock: Clock,
+    noun: str = "training job",
+    missing: Callable[[str], ValidationError] = training_job_not_found,
+    shown: str | None = None,
+) -> None:
+    """StopTrainingJob (StopProcessingJob: `noun`, `missing`, the name as `shown`): move the
+    job to Stopping; stopping a stopping job is harmless."""
     for _ in range(10):  # each lost race means the supervisor moved on: read and retry
         record = store.get(name)
         if record is None:
-            raise training_job_not_found(name)
+            raise missing(shown or name)
         name = record.name  # as created, whatever the case it was asked for in
         if record.secondary == Secondary.STOPPING:
             return
         if is_terminal(record.secondary):
             raise ValidationError(
-                f"The training job {name!r} has already ended with status {record.status}"
+                f"The {noun} {shown or name!r} has already ended with status {record.status}"
                 " and cannot be stopped."
             )
         if store.move(
             name, record.secondary, Secondary.STOPPING, clock.now(), stop_cause=StopCause.USER.value
         ):
             return
-    raise ValidationError(f"The training job {name!r} is changing status too fast to stop; retry")
+    raise ValidationError(f"The {noun} {shown or name!r} is changing status too fast to stop")
 
 
 CLEAN_UP_PATIENCE = 10.0  # how long DeleteTrainingJob waits for a supervisor's clean-up

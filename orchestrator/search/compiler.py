@@ -20,7 +20,7 @@ from orchestrator.search.expression import Expression, Filter, Nested
 from orchestrator.search.properties import Kind, number_of, parse_timestamp, single_valued
 
 Sql = tuple[str, list[Any]]
-ALL_JOBS = "SELECT name AS job FROM jobs"
+ALL_JOBS = "SELECT name AS job FROM jobs WHERE kind = 'training'"
 _COMPARE = {
     "Equals": "=",
     "NotEquals": "!=",
@@ -257,7 +257,7 @@ def _leaf(item: Filter) -> Sql:
     path, params = _path_match(item, "p")
     if item.operator == "NotExists":
         return (
-            f"SELECT name AS job FROM jobs WHERE name NOT IN"
+            f"SELECT name AS job FROM jobs WHERE kind = 'training' AND name NOT IN"
             f" (SELECT p.job FROM search_props p WHERE {path})",
             params,
         )

@@ -41,7 +41,9 @@ CREATE TABLE IF NOT EXISTS jobs (
     warm_pool_status TEXT,
     pool_since REAL,
     pool_until REAL,
-    pool_reused_by TEXT
+    pool_reused_by TEXT,
+    kind TEXT NOT NULL DEFAULT 'training',
+    exit_message TEXT
 );
 CREATE INDEX IF NOT EXISTS jobs_arn ON jobs (arn);
 CREATE INDEX IF NOT EXISTS jobs_lower_name ON jobs (lower(name));
@@ -154,6 +156,8 @@ _ADDED_JOB_COLUMNS = {
     "pool_since": "REAL",
     "pool_until": "REAL",
     "pool_reused_by": "TEXT",
+    "kind": "TEXT NOT NULL DEFAULT 'training'",  # or 'processing': one engine runs both
+    "exit_message": "TEXT",
 }
 _ADDED_COLUMNS = {
     "jobs": _ADDED_JOB_COLUMNS,

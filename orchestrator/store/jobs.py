@@ -29,9 +29,14 @@ _DATA_COLUMNS = frozenset(
         "run_seconds",
         "attempt_training_at",
         "billable_seconds",
+        "exit_message",
     }
 )
 _SORT_COLUMNS = {"Name": "name", "CreationTime": "creation_time", "Status": "status"}
+
+# A processing job's row is named `<name>.processing`: SageMaker keeps training and processing
+# job names apart, and a job name never holds a dot, so the two can never meet.
+PROCESSING_SUFFIX = ".processing"
 
 
 @dataclass(frozen=True)
@@ -74,6 +79,8 @@ class JobRecord:
     pool_since: float | None
     pool_until: float | None
     pool_reused_by: str | None
+    kind: str  # "training" or "processing" (whose name is stored with PROCESSING_SUFFIX)
+    exit_message: str | None
 
     @property
     def secondary(self) -> Secondary:
@@ -99,6 +106,7 @@ _RECORD_FIELDS = tuple(JobRecord.__dataclass_fields__)
 class ListQuery:
     """ListTrainingJobs filters, already validated and in epoch seconds."""
 
+    kind: str = "training"
     name_contains: str | None = None
     name_prefix: str | None = None
     status_equals: str | None = None
@@ -111,6 +119,18 @@ class ListQuery:
     sort_order: str = "Descending"
     max_results: int = 10
     next_token: str | None = None
+
+
+def _public_name(query: ListQuery) -> str:
+    """The name as its API shows it: a processing job's without the row's suffix."""
+    if query.kind == "training":
+        return "name"
+    return f"substr(name, 1, length(name) - {len(PROCESSING_SUFFIX)})"
+
+
+def _sort_expression(query: ListQuery) -> str:
+    column = _SORT_COLUMNS[query.sort_by]
+    return _public_name(query) if column == "name" else column
 
 
 def _encode_token(sort_value: Any, name: str) -> str:
@@ -138,6 +158,7 @@ class JobStore:
         now: float,
         owner: str | None = None,
         lease_seconds: float = 0.0,
+        kind: str = "training",
     ) -> JobRecord:
         """Create a job in Starting, held by `owner` from the first instant (so no other engine
         can adopt it before its supervisor runs); a name already used is ResourceInUse."""
@@ -151,8 +172,8 @@ class JobStore:
                     raise sqlite3.IntegrityError("the name differs from another only in case")
                 conn.execute(
                     "INSERT INTO jobs (name, arn, status, secondary_status, request,"
-                    " creation_time, last_modified_time, owner, lease_expires)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    " creation_time, last_modified_time, owner, lease_expires, kind)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (
                         name,
                         arn,
@@ -163,6 +184,7 @@ class JobStore:
                         now,
                         owner,
                         lease,
+                        kind,
                     ),
                 )
                 self._open_transition(conn, name, 1, Secondary.STARTING, now, None)
@@ -171,7 +193,9 @@ class JobStore:
                     [(name, t["Key"], t.get("Value", "")) for t in tags],
                 )
         except sqlite3.IntegrityError:
-            raise ResourceInUse(f"Training job {name!r} already exists") from None
+            what = "Training job" if kind == "training" else "Processing job"
+            shown = name.removesuffix(PROCESSING_SUFFIX)
+            raise ResourceInUse(f"{what} {shown!r} already exists") from None
         return self.require(name)
 
     def get(self, name: str) -> JobRecord | None:
@@ -363,7 +387,7 @@ class JobStore:
 
     def page(self, query: ListQuery) -> tuple[list[JobRecord], str | None]:
         """One page of jobs and the token for the next page (keyset pagination)."""
-        column = _SORT_COLUMNS[query.sort_by]
+        column = _sort_expression(query)
         descending = query.sort_order == "Descending"
         where, params = self._filters(query)
         if query.next_token:
@@ -372,7 +396,8 @@ class JobStore:
             params += [value, name]
         direction = "DESC" if descending else "ASC"
         sql = (
-            f"SELECT * FROM jobs {'WHERE ' + ' AND '.join(where) if where else ''}"
+            f"SELECT *, {column} AS sort_value FROM jobs"
+            f" {'WHERE ' + ' AND '.join(where) if where else ''}"
             f" ORDER BY {column} {direction}, name {direction} LIMIT ?"
         )
         rows = self.db.read().execute(sql, (*params, query.max_results + 1)).fetchall()
@@ -380,14 +405,16 @@ class JobStore:
         token = None
         if len(rows) > query.max_results:
             last = rows[query.max_results - 1]
-            token = _encode_token(last[column], last["name"])
+            token = _encode_token(last["sort_value"], last["name"])
         return records, token
 
     @staticmethod
     def _filters(query: ListQuery) -> tuple[list[str], list[Any]]:
+        name = _public_name(query)
         clauses = [
-            ("instr(lower(name), lower(?)) > 0", query.name_contains),
-            ("substr(name, 1, length(?)) = ?", query.name_prefix),
+            ("kind = ?", query.kind),
+            (f"instr(lower({name}), lower(?)) > 0", query.name_contains),
+            (f"substr({name}, 1, length(?)) = ?", query.name_prefix),
             ("status = ?", query.status_equals),
             ("warm_pool_status = ?", query.warm_pool_status_equals),
             ("creation_time > ?", query.creation_after),

@@ -44,6 +44,10 @@ class Page:
     total: int
 
 
+# Search Resource=TrainingJob sees training jobs only (processing jobs share the table).
+TRAINING = "kind = 'training'"
+
+
 class SearchIndex:
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -51,7 +55,9 @@ class SearchIndex:
     def stale(self, limit: int = 1000) -> list[tuple[str, int]]:
         """(name, version) of jobs whose index rows are out of date."""
         rows = self.db.read().execute(
-            "SELECT name, version FROM jobs WHERE version != indexed_version LIMIT ?", (limit,)
+            "SELECT name, version FROM jobs WHERE version != indexed_version"
+            " AND kind = 'training' LIMIT ?",
+            (limit,),
         )
         return [(row["name"], row["version"]) for row in rows]
 
@@ -98,7 +104,7 @@ class SearchIndex:
         conn = self.db.read()
         position = _decode(token, digest) if token else None
         if matching is None:
-            total = int(conn.execute("SELECT count(*) FROM jobs").fetchone()[0])
+            total = int(conn.execute(f"SELECT count(*) FROM jobs WHERE {TRAINING}").fetchone()[0])
             member = ""
         else:
             total = _materialize(conn, matching)
@@ -139,7 +145,7 @@ def _page(
     after, params = _after_present(position, key, sort.descending)
     # Few matches: read them (CROSS JOIN keeps them the outer loop) and sort them. Many: walk
     # the sort column's index, keeping the members, until the page is full.
-    where = [c for c in (after, "" if few else member) if c]
+    where = [c for c in (after, "" if few else member, f"j.{TRAINING}") if c]
     source = "temp.search_match m CROSS JOIN jobs j ON j.name = m.job" if few else "jobs j"
     order = f"{key} {direction}, j.name {direction}"
     return _fetch(conn, f"SELECT j.name, {key} FROM {source}", where, params, order, count)
@@ -172,6 +178,7 @@ def _property_page(
             f" AND {sort.column} IS NOT NULL)"
         ]
         params = [sort.property]
+        where.append(f"j.{TRAINING}")
         if member:
             where.append(member)
         if position is not None and position[0] is None:
