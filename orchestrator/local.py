@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from orchestrator.clock import Clock, SystemClock
 from orchestrator.config import Settings, settings_from_env
@@ -17,7 +18,6 @@ from orchestrator.gpus import GpuInventory, inventory
 from orchestrator.lifecycle import is_terminal
 from orchestrator.metrics import operations
 from orchestrator.metrics.operations import trial_component_arn
-from orchestrator.operations import processing_jobs as processing
 from orchestrator.operations import training_jobs as service
 from orchestrator.operations.resources import update_keep_alive
 from orchestrator.operations.trial_components import TrialComponents
@@ -34,6 +34,9 @@ from orchestrator.store.jobs import JobStore
 from orchestrator.store.metrics import MetricStore, MetricSummary, StoredPoint
 from orchestrator.store.pools import WarmPool, WarmPoolStore
 from orchestrator.store.search_index import SearchIndex
+
+if TYPE_CHECKING:
+    from orchestrator.store.monitoring import MonitoringStore
 from orchestrator.validation.model import use_cache_dir, validate_shape
 
 
@@ -110,24 +113,51 @@ class Orchestrator:
             self.engine.wait(name)
         return adopted
 
-    # -- processing jobs -------------------------------------------------------------------
+    # -- processing jobs and monitoring (imported when first used: off `run`'s start path) --
+
+    @functools.cached_property
+    def monitoring(self) -> MonitoringStore:
+        from orchestrator.store.monitoring import MonitoringStore
+
+        return MonitoringStore(self.store.db)
+
+    def model_quality(self, operation: str, request: dict[str, Any]) -> dict[str, Any]:
+        """Create, describe, list or delete model-quality job definitions."""
+        from orchestrator.operations import model_quality as definitions
+
+        if operation == "create":
+            return definitions.create(self.monitoring, self.settings, self.clock, request)
+        actions = {
+            "describe": definitions.describe,
+            "list": definitions.list_definitions,
+            "delete": definitions.delete,
+        }
+        return actions[operation](self.monitoring, request)
 
     def create_processing_job(
         self, request: dict[str, Any], on_line: HostLineCallback | None = None
     ) -> dict[str, str]:
+        from orchestrator.operations import processing_jobs as processing
+
         engine = self.engine
         spec = processing.create(self.store, self.settings, self.clock, engine.owner, request)
         engine.submit(spec, on_line)
         return {"ProcessingJobArn": spec.arn}
 
     def describe_processing_job(self, name: str) -> dict[str, Any]:
+        from orchestrator.operations import processing_jobs as processing
+
         return processing.describe(self.store, name)
 
     def list_processing_jobs(self, **request: Any) -> dict[str, Any]:
+        from orchestrator.operations import processing_jobs as processing
+
         return processing.list_jobs(self.store, request)
 
     def stop_processing_job(self, name: str) -> bool:
         """StopProcessingJob; a job whose owner died is adopted here so the stop happens."""
+        from orchestrator.operations import processing_jobs as processing
+
         stored = processing.stop(self.store, name, self.clock)
         record = self.store.require(stored)
         if self._engine is None and record.has_live_owner(self.clock.now()):
@@ -136,6 +166,8 @@ class Orchestrator:
 
     def wait_processing_job(self, name: str, timeout: float | None = None) -> dict[str, Any]:
         """Block until the processing job ends and its supervisor is done; its description."""
+        from orchestrator.operations import processing_jobs as processing
+
         deadline = None if timeout is None else time.monotonic() + timeout
         stored = processing.find(self.store, name).name
         while not self.settled(stored):

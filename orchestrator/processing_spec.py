@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from orchestrator.monitoring.images import analyzer_image
 from orchestrator.spec import (
     DEFAULT_MAX_RUNTIME,
     PROCESSING,
@@ -57,7 +58,7 @@ def processing_spec(request: Mapping[str, Any], arn: str) -> JobSpec:
         kind=PROCESSING,
         name=stored_name(request["ProcessingJobName"]),
         arn=arn,
-        image=app["ImageUri"],
+        image=analyzer_image(app["ImageUri"]),
         entrypoint=app.get("ContainerEntrypoint"),
         arguments=app.get("ContainerArguments"),
         environment=dict(request.get("Environment") or {}),

@@ -46,6 +46,13 @@ class Dispatcher:
             ),
             "ListProcessingJobs": (lambda r: orch.list_processing_jobs(**r), True),
             "StopProcessingJob": (self._stop_processing, True),
+            "CreateModelQualityJobDefinition": (lambda r: orch.model_quality("create", r), True),
+            "DescribeModelQualityJobDefinition": (
+                lambda r: orch.model_quality("describe", r),
+                True,
+            ),
+            "ListModelQualityJobDefinitions": (lambda r: orch.model_quality("list", r), True),
+            "DeleteModelQualityJobDefinition": (lambda r: orch.model_quality("delete", r), True),
             "DescribeTrialComponent": (
                 lambda r: orch.describe_trial_component(r["TrialComponentName"]),
                 False,

@@ -132,6 +132,16 @@ CREATE TABLE IF NOT EXISTS warm_pools (
     cache TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS warm_pools_available ON warm_pools (status, match_key, available_at);
+CREATE TABLE IF NOT EXISTS monitoring_definitions (
+    name TEXT PRIMARY KEY,
+    type TEXT NOT NULL,
+    arn TEXT NOT NULL,
+    request TEXT NOT NULL,
+    creation_time REAL NOT NULL,
+    endpoint TEXT
+);
+CREATE INDEX IF NOT EXISTS monitoring_definitions_by_type
+    ON monitoring_definitions (type, creation_time, name);
 CREATE TABLE IF NOT EXISTS tags (
     job TEXT NOT NULL REFERENCES jobs(name) ON DELETE CASCADE,
     key TEXT NOT NULL,
