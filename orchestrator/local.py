@@ -36,7 +36,7 @@ from orchestrator.store.pools import WarmPool, WarmPoolStore
 from orchestrator.store.search_index import SearchIndex
 
 if TYPE_CHECKING:
-    from orchestrator.store.monitoring import MonitoringStore
+    from orchestrator.store.monitoring import MonitoringStore, ScheduleStore
 from orchestrator.validation.model import use_cache_dir, validate_shape
 
 
@@ -81,6 +81,8 @@ class Orchestrator:
                 self.settings, self.store, self._runtime, self.objects, self.clock, self.metrics
             )
             self._engine = Engine(ctx, self.adopt_orphans)
+            if self.adopt_orphans:  # a process that takes on work runs monitoring schedules
+                self._engine.tick_hooks.append(self._run_schedules_if_any)
             self._engine.start_loop()
         return self._engine
 
@@ -121,16 +123,66 @@ class Orchestrator:
 
         return MonitoringStore(self.store.db)
 
+    @functools.cached_property
+    def schedules(self) -> ScheduleStore:
+        from orchestrator.store.monitoring import ScheduleStore
+
+        return ScheduleStore(self.store.db)
+
+    def monitoring_schedule(self, operation: str, request: dict[str, Any]) -> dict[str, Any]:
+        """Create, Describe, List, Delete, Start or Stop monitoring schedules, or list their
+        executions (`Executions`)."""
+        from orchestrator.operations import monitoring_schedules as schedules
+
+        if operation == "Create":
+            created = schedules.create(
+                self.schedules, self.monitoring, self.settings, self.clock, request
+            )
+            _ = self.engine  # its loop runs the schedule
+            return created
+        if operation in ("Start", "Stop"):
+            return schedules.set_status(self.schedules, self.clock, request, operation)
+        if operation == "Describe":
+            return schedules.describe(self.schedules, self.store, request)
+        if operation == "Executions":
+            return schedules.list_executions(self.schedules, self.store, request)
+        if operation == "List":
+            return schedules.list_schedules(self.schedules, request)
+        return schedules.delete(self.schedules, request)
+
+    def run_monitoring_schedules(self) -> int:
+        """Start the monitoring executions that are due (the engine loop calls this)."""
+        from orchestrator.operations.monitoring_runs import run_due
+
+        return run_due(
+            self.schedules, self.monitoring, self.objects, self._submit_execution, self.clock.now()
+        )
+
+    def _run_schedules_if_any(self) -> None:
+        if self.schedules.any_scheduled():
+            self.run_monitoring_schedules()
+
+    def _submit_execution(self, request: dict[str, Any], extra: dict[str, Any]) -> str:
+        from orchestrator.operations import processing_jobs as processing
+
+        engine = self.engine
+        spec = processing.create(
+            self.store, self.settings, self.clock, engine.owner, request, extra
+        )
+        engine.submit(spec)
+        return spec.name
+
     def model_quality(self, operation: str, request: dict[str, Any]) -> dict[str, Any]:
         """Create, describe, list or delete model-quality job definitions."""
         from orchestrator.operations import model_quality as definitions
 
         if operation == "create":
             return definitions.create(self.monitoring, self.settings, self.clock, request)
+        if operation == "delete":
+            return definitions.delete(self.monitoring, request, self.schedules)
         actions = {
             "describe": definitions.describe,
             "list": definitions.list_definitions,
-            "delete": definitions.delete,
         }
         return actions[operation](self.monitoring, request)
 

@@ -53,6 +53,12 @@ class Dispatcher:
             ),
             "ListModelQualityJobDefinitions": (lambda r: orch.model_quality("list", r), True),
             "DeleteModelQualityJobDefinition": (lambda r: orch.model_quality("delete", r), True),
+            **{
+                f"{operation}MonitoringSchedule": (self._schedules(operation), True)
+                for operation in ("Create", "Describe", "Delete", "Start", "Stop")
+            },
+            "ListMonitoringSchedules": (self._schedules("List"), True),
+            "ListMonitoringExecutions": (self._schedules("Executions"), True),
             "DescribeTrialComponent": (
                 lambda r: orch.describe_trial_component(r["TrialComponentName"]),
                 False,
@@ -141,6 +147,9 @@ class Dispatcher:
     def _stop(self, request: dict[str, Any]) -> dict[str, Any]:
         self.orch.stop_training_job(request["TrainingJobName"])
         return {}
+
+    def _schedules(self, operation: str) -> Handler:
+        return lambda request: self.orch.monitoring_schedule(operation, request)
 
     def _stop_processing(self, request: dict[str, Any]) -> dict[str, Any]:
         validate_shape(request, "StopProcessingJobRequest")

@@ -12,6 +12,7 @@ import logging
 import os
 import threading
 import uuid
+from collections.abc import Callable
 
 from orchestrator.engine.context import EngineContext
 from orchestrator.engine.logs import HostLineCallback
@@ -43,6 +44,8 @@ class Engine:
         self._lock = threading.Lock()
         self._closing = threading.Event()
         self._loop: threading.Thread | None = None
+        # More work of each tick, given by the process (monitoring schedules in `serve`).
+        self.tick_hooks: list[Callable[[], None]] = []
 
     # -- jobs ------------------------------------------------------------------------------
 
@@ -115,6 +118,11 @@ class Engine:
                 self.adopt(record.name)
         expire_pools(self.ctx.pools, self.ctx.clock.now())
         self.reap()
+        for hook in self.tick_hooks:
+            try:
+                hook()
+            except Exception:  # one failing hook must not stop the housekeeping
+                log.exception("engine tick hook failed")
 
     def reap(self) -> int:
         """Remove this store's containers whose job ended (or is gone) or whose attempt was

@@ -23,6 +23,7 @@ from orchestrator.store.monitoring import (
     DefinitionQuery,
     DefinitionTaken,
     MonitoringStore,
+    ScheduleStore,
 )
 from orchestrator.validation.model import raise_for_errors, shape_errors, validate_shape
 
@@ -88,9 +89,17 @@ def find(monitoring: MonitoringStore, name: str) -> Definition:
     return found
 
 
-def delete(monitoring: MonitoringStore, request: dict[str, Any]) -> dict[str, Any]:
+def delete(
+    monitoring: MonitoringStore, request: dict[str, Any], schedules: ScheduleStore
+) -> dict[str, Any]:
     validate_shape(request, "DeleteModelQualityJobDefinitionRequest")
     name = str(request["JobDefinitionName"])
+    users = schedules.using(name)
+    if users:
+        raise ResourceInUse(
+            f"Job definition {name!r} is used by the monitoring schedule {users[0]!r}; delete"
+            " the schedule first."
+        )
     if not monitoring.delete(name, MODEL_QUALITY):
         raise _not_found(name)
     return {}

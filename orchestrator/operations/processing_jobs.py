@@ -34,9 +34,15 @@ def processing_job_not_found(name: str) -> ValidationError:
 
 
 def create(
-    store: JobStore, settings: Settings, clock: Clock, owner: str, request: dict[str, Any]
+    store: JobStore,
+    settings: Settings,
+    clock: Clock,
+    owner: str,
+    request: dict[str, Any],
+    extra: dict[str, Any] | None = None,
 ) -> JobSpec:
-    """CreateProcessingJob: validate, then store the job held by `owner`; returns what to run."""
+    """CreateProcessingJob: validate, then store the job held by `owner`; returns what to run.
+    `extra`: fields the platform adds (a monitoring execution's MonitoringScheduleArn)."""
     validate_create_processing_job(request)
     name = str(request["ProcessingJobName"])
     arn = processing_job_arn(settings.region, settings.account_id, name)
@@ -44,7 +50,7 @@ def create(
     store.insert(
         stored_name(name),
         arn,
-        dict(request),
+        {**request, **(extra or {})},
         clock.now(),
         owner,
         settings.lease_seconds,

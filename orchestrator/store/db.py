@@ -142,6 +142,25 @@ CREATE TABLE IF NOT EXISTS monitoring_definitions (
 );
 CREATE INDEX IF NOT EXISTS monitoring_definitions_by_type
     ON monitoring_definitions (type, creation_time, name);
+CREATE TABLE IF NOT EXISTS monitoring_schedules (
+    name TEXT PRIMARY KEY,
+    arn TEXT NOT NULL,
+    request TEXT NOT NULL,
+    status TEXT NOT NULL,
+    definition TEXT NOT NULL,
+    creation_time REAL NOT NULL,
+    last_modified_time REAL NOT NULL,
+    next_slot REAL,
+    failure_reason TEXT
+);
+CREATE TABLE IF NOT EXISTS monitoring_executions (
+    schedule TEXT NOT NULL REFERENCES monitoring_schedules(name) ON DELETE CASCADE,
+    scheduled_time REAL NOT NULL,
+    creation_time REAL NOT NULL,
+    processing_job TEXT,
+    failure_reason TEXT,
+    PRIMARY KEY (schedule, scheduled_time)
+);
 CREATE TABLE IF NOT EXISTS tags (
     job TEXT NOT NULL REFERENCES jobs(name) ON DELETE CASCADE,
     key TEXT NOT NULL,

@@ -1,4 +1,6 @@
-"""Monitoring job definitions (model quality, and the other kinds later) in the store.
+"""Monitoring job definitions (model quality, and the other kinds later), schedules and their
+executions in the store. An execution is claimed by inserting its (schedule, scheduled time)
+row: of several engines on one store, exactly one runs each slot.
 
 Names are unique across every kind of definition: the service answers ResourceInUse for a
 name another definition has, whatever its kind (our choice where the sources are silent).
@@ -128,4 +130,160 @@ def _definition(row: sqlite3.Row) -> Definition:
         request=json.loads(row["request"]),
         creation_time=row["creation_time"],
         endpoint=row["endpoint"],
+    )
+
+
+@dataclass(frozen=True)
+class ScheduleRecord:
+    name: str
+    arn: str
+    request: dict[str, Any]
+    status: str
+    definition: str
+    creation_time: float
+    last_modified_time: float
+    next_slot: float | None
+    failure_reason: str | None
+
+
+@dataclass(frozen=True)
+class ExecutionRecord:
+    schedule: str
+    scheduled_time: float
+    creation_time: float
+    processing_job: str | None  # the stored name of its processing job, once it has one
+    failure_reason: str | None
+
+
+class ScheduleTaken(Exception):
+    """The name belongs to another schedule."""
+
+
+class ScheduleStore:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def insert(self, record: ScheduleRecord) -> None:
+        try:
+            with self.db.write() as conn:
+                conn.execute(
+                    "INSERT INTO monitoring_schedules (name, arn, request, status, definition,"
+                    " creation_time, last_modified_time, next_slot)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        record.name,
+                        record.arn,
+                        json.dumps(record.request),
+                        record.status,
+                        record.definition,
+                        record.creation_time,
+                        record.last_modified_time,
+                        record.next_slot,
+                    ),
+                )
+        except sqlite3.IntegrityError:
+            raise ScheduleTaken(record.name) from None
+
+    def get(self, name: str) -> ScheduleRecord | None:
+        row = (
+            self.db.read()
+            .execute("SELECT * FROM monitoring_schedules WHERE name = ?", (name,))
+            .fetchone()
+        )
+        return _schedule(row) if row else None
+
+    def any_scheduled(self) -> bool:
+        """Whether any schedule may have work (one indexed row read, every engine tick)."""
+        row = (
+            self.db.read()
+            .execute("SELECT 1 FROM monitoring_schedules WHERE status = 'Scheduled' LIMIT 1")
+            .fetchone()
+        )
+        return row is not None
+
+    def all(self) -> list[ScheduleRecord]:
+        rows = self.db.read().execute("SELECT * FROM monitoring_schedules ORDER BY name")
+        return [_schedule(row) for row in rows]
+
+    def using(self, definition: str) -> list[str]:
+        rows = self.db.read().execute(
+            "SELECT name FROM monitoring_schedules WHERE definition = ?", (definition,)
+        )
+        return [row["name"] for row in rows]
+
+    def update(self, name: str, now: float, **values: Any) -> bool:
+        allowed = {"status", "next_slot", "failure_reason"}
+        if set(values) - allowed:
+            raise ValueError(f"not a schedule column: {sorted(set(values) - allowed)}")
+        assignments = "".join(f", {key} = ?" for key in values)
+        with self.db.write() as conn:
+            changed = conn.execute(
+                f"UPDATE monitoring_schedules SET last_modified_time = ?{assignments}"
+                " WHERE name = ?",
+                (now, *values.values(), name),
+            )
+        return changed.rowcount > 0
+
+    def delete(self, name: str) -> bool:
+        with self.db.write() as conn:
+            deleted = conn.execute("DELETE FROM monitoring_schedules WHERE name = ?", (name,))
+        return deleted.rowcount > 0
+
+    def claim(self, name: str, slot: float, now: float, following: float | None) -> bool:
+        """Take the slot: its execution row, and the schedule's next slot, in one transaction;
+        False if another engine took it (or the schedule moved on, stopped or went)."""
+        with self.db.write() as conn:
+            moved = conn.execute(
+                "UPDATE monitoring_schedules SET next_slot = ?, last_modified_time = ?"
+                " WHERE name = ? AND next_slot = ? AND status = 'Scheduled'",
+                (following, now, name, slot),
+            )
+            if moved.rowcount == 0:
+                return False
+            conn.execute(
+                "INSERT INTO monitoring_executions (schedule, scheduled_time, creation_time)"
+                " VALUES (?, ?, ?)",
+                (name, slot, now),
+            )
+        return True
+
+    def settle_execution(
+        self, name: str, slot: float, job: str | None, failure: str | None = None
+    ) -> None:
+        with self.db.write() as conn:
+            conn.execute(
+                "UPDATE monitoring_executions SET processing_job = ?, failure_reason = ?"
+                " WHERE schedule = ? AND scheduled_time = ?",
+                (job, failure, name, slot),
+            )
+
+    def executions(self, name: str | None = None) -> list[ExecutionRecord]:
+        where, params = ("WHERE schedule = ?", (name,)) if name is not None else ("", ())
+        rows = self.db.read().execute(
+            f"SELECT * FROM monitoring_executions {where} ORDER BY scheduled_time, schedule",
+            params,
+        )
+        return [
+            ExecutionRecord(
+                row["schedule"],
+                row["scheduled_time"],
+                row["creation_time"],
+                row["processing_job"],
+                row["failure_reason"],
+            )
+            for row in rows
+        ]
+
+
+def _schedule(row: sqlite3.Row) -> ScheduleRecord:
+    return ScheduleRecord(
+        name=row["name"],
+        arn=row["arn"],
+        request=json.loads(row["request"]),
+        status=row["status"],
+        definition=row["definition"],
+        creation_time=row["creation_time"],
+        last_modified_time=row["last_modified_time"],
+        next_slot=row["next_slot"],
+        failure_reason=row["failure_reason"],
     )

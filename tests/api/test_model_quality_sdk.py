@@ -4,6 +4,8 @@ the statistics and constraints it wrote."""
 
 from __future__ import annotations
 
+import datetime
+import json
 import random
 from typing import Any
 
@@ -11,6 +13,7 @@ import pytest
 
 from orchestrator.api.server import ApiServer
 from tests.api.test_s3_sdk import s3_server_api  # noqa: F401  (the fixture)
+from tests.integration.conftest import wait_until
 
 pytestmark = pytest.mark.docker
 
@@ -72,3 +75,119 @@ def test_suggest_baseline_writes_statistics_and_constraints_the_sdk_reads(
     accuracy = constraints["binary_classification_constraints"]["accuracy"]
     assert accuracy["comparison_operator"] == "LessThanThreshold"
     assert accuracy["threshold"] == metrics["accuracy"]["value"]
+
+
+def _captured_and_truth(rows: int, accuracy: float, seed: int) -> tuple[str, str]:
+    """Data-capture records (CSV output "prediction,probability") and ground-truth records,
+    joined by inferenceId, captured a few minutes ago."""
+    rng = random.Random(seed)
+    at = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(minutes=5)
+    captured, truth = [], []
+    for number in range(rows):
+        label = rng.randint(0, 1)
+        prediction = label if rng.random() < accuracy else 1 - label
+        probability = rng.uniform(0.5, 1.0) if prediction == 1 else rng.uniform(0.0, 0.5)
+        event = {"eventId": f"e-{number}", "inferenceId": f"i-{number}"}
+        event["inferenceTime"] = at.strftime("%Y-%m-%dT%H:%M:%SZ")
+        output = {"data": f"{prediction},{probability:.4f}", "encoding": "CSV"}
+        output["observedContentType"], output["mode"] = "text/csv", "OUTPUT"
+        captured.append(
+            {"captureData": {"endpointOutput": output}, "eventMetadata": event, "eventVersion": "0"}
+        )
+        truth.append(
+            {
+                "groundTruthData": {"data": str(label), "encoding": "CSV"},
+                "eventMetadata": {"eventId": f"i-{number}"},
+                "eventVersion": "0",
+            }
+        )
+    lines = [json.dumps(record) for record in captured], [json.dumps(record) for record in truth]
+    return "\n".join(lines[0]) + "\n", "\n".join(lines[1]) + "\n"
+
+
+def test_a_one_time_schedule_over_a_worse_model_reports_violations(
+    s3_server_api: ApiServer,  # noqa: F811
+    s3_env: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for variable in ("SAGEMAKER", "SAGEMAKER_METRICS", "CLOUDWATCH_LOGS"):
+        monkeypatch.setenv(f"AWS_ENDPOINT_URL_{variable}", s3_server_api.url)
+    monkeypatch.setenv("SAGEMAKER_SUPPRESS_V2_WARNING", "1")
+    import boto3
+    import sagemaker
+    from sagemaker.model_monitor import (
+        BatchTransformInput,
+        CronExpressionGenerator,
+        ModelQualityMonitor,
+    )
+    from sagemaker.model_monitor.dataset_format import DatasetFormat, MonitoringDatasetFormat
+
+    s3: Any = boto3.client("s3")
+    s3.create_bucket(Bucket="mq-watch")
+    s3.put_object(
+        Bucket="mq-watch", Key="baseline/data.csv", Body=_binary_csv(300, 0.9, 2).encode()
+    )
+    captured, truth = _captured_and_truth(300, 0.55, 3)  # the worse model, in production
+    hour = datetime.datetime.now(datetime.timezone.utc).strftime("%Y/%m/%d/%H")
+    s3.put_object(Bucket="mq-watch", Key=f"captured/{hour}/data.jsonl", Body=captured.encode())
+    s3.put_object(Bucket="mq-watch", Key=f"truth/{hour}/labels.jsonl", Body=truth.encode())
+    session = sagemaker.Session(boto_session=boto3.Session(region_name="us-east-1"))
+    monitor = ModelQualityMonitor(
+        role="arn:aws:iam::123456789012:role/SageMakerRole",
+        instance_count=1,
+        instance_type="ml.m5.large",
+        sagemaker_session=session,
+    )
+    monitor.suggest_baseline(
+        baseline_dataset="s3://mq-watch/baseline/data.csv",
+        dataset_format=DatasetFormat.csv(header=True),
+        problem_type="BinaryClassification",
+        inference_attribute="prediction",
+        probability_attribute="probability",
+        ground_truth_attribute="label",
+        output_s3_uri="s3://mq-watch/baseline/results",
+        wait=True,
+        logs=False,
+    )
+    monitor.create_monitoring_schedule(
+        monitor_schedule_name="watch-once",
+        batch_transform_input=BatchTransformInput(
+            data_captured_destination_s3_uri="s3://mq-watch/captured",
+            destination="/opt/ml/processing/input",
+            dataset_format=MonitoringDatasetFormat.csv(header=False),
+            inference_attribute="0",
+            probability_attribute="1",
+            probability_threshold_attribute=0.5,
+        ),
+        ground_truth_input="s3://mq-watch/truth",
+        problem_type="BinaryClassification",
+        output_s3_uri="s3://mq-watch/reports",
+        constraints=monitor.suggested_constraints(),
+        schedule_cron_expression=CronExpressionGenerator.now(),
+        data_analysis_start_time="-PT1H",
+        data_analysis_end_time="-PT0H",
+    )
+    ended = ("Completed", "CompletedWithViolations", "Failed", "Stopped")
+
+    def finished() -> bool:
+        executions = monitor.list_executions()
+        return bool(executions) and executions[-1].describe()["ProcessingJobStatus"] in (
+            "Completed",
+            "Failed",
+            "Stopped",
+        )
+
+    wait_until(finished, "the one-time schedule's execution to end", timeout=180)
+    summaries = session.sagemaker_client.list_monitoring_executions(
+        MonitoringScheduleName="watch-once"
+    )["MonitoringExecutionSummaries"]
+    assert [s["MonitoringExecutionStatus"] for s in summaries] == ["CompletedWithViolations"]
+    assert summaries[0]["MonitoringExecutionStatus"] in ended
+    violations = monitor.list_executions()[-1].constraint_violations().body_dict["violations"]
+    violated = {v["metric_name"] for v in violations}
+    assert "accuracy" in violated and "f1" in violated
+    described = session.sagemaker_client.describe_monitoring_schedule(
+        MonitoringScheduleName="watch-once"
+    )
+    last = described["LastMonitoringExecutionSummary"]
+    assert last["MonitoringExecutionStatus"] == "CompletedWithViolations"
