@@ -13,16 +13,13 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import os
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-from s3_throughput import _free_port, _make, _wait_for
+from s3_throughput import _make, moto_server
 
 from orchestrator import Orchestrator, Settings
 
@@ -87,29 +84,12 @@ def main() -> None:
         local.upload(scratch / "data", "s3://bench/data")
         compare(local, "local", args.megabytes, args.runs)
         local.close()
-        host, port = "127.0.0.1", _free_port()
-        moto = Path(sys.executable).with_name("moto_server")
-        server = subprocess.Popen(
-            [str(moto), "-H", host, "-p", str(port)],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        try:
-            _wait_for(host, port)
-            os.environ.update(
-                AWS_ENDPOINT_URL_S3=f"http://{host}:{port}",
-                AWS_ACCESS_KEY_ID="bench",
-                AWS_SECRET_ACCESS_KEY="bench",
-                AWS_DEFAULT_REGION="us-east-1",
-            )
+        with moto_server():
             on_s3 = Orchestrator(dataclasses.replace(settings, object_store="s3"))
             on_s3.objects.client.create_bucket(Bucket="bench")  # type: ignore[attr-defined]
             on_s3.upload(scratch / "data", "s3://bench/data")
             compare(on_s3, "s3", args.megabytes, args.runs)
             on_s3.close()
-        finally:
-            server.terminate()
-            server.wait(30)
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 SMALL_BYTES = 100 * 1024
@@ -77,8 +78,21 @@ def main() -> None:
     from orchestrator.storage.local import LocalObjectStore
     from orchestrator.storage.s3 import S3ObjectStore
 
-    # moto in a process of its own, as any S3 server is: in this one it would share the GIL
-    # with the client under test, and not with `aws s3 sync`.
+    with moto_server() as endpoint, tempfile.TemporaryDirectory(prefix="bench-s3-") as tmp:
+        scratch = Path(tmp)
+        store = S3ObjectStore(LocalObjectStore(scratch / "unused"))
+        store.client.create_bucket(Bucket="bench")
+        small, large = total // SMALL_BYTES, total // LARGE_COUNT
+        print(f"{args.megabytes} MiB each way; moto at {endpoint}; MiB/s, higher is better")
+        _measure(store, scratch, f"{small} x {SMALL_BYTES // 1024} KiB", small, SMALL_BYTES)
+        _measure(store, scratch, f"{LARGE_COUNT} x {large // 2**20} MiB", LARGE_COUNT, large)
+
+
+@contextlib.contextmanager
+def moto_server() -> Iterator[str]:
+    """An S3 server (moto) in a process of its own, as any S3 server is (in this one it would
+    share the GIL with the client under test, and not with `aws s3 sync`), and boto3 pointed
+    at it; its endpoint."""
     host, port = "127.0.0.1", _free_port()
     moto = Path(sys.executable).with_name("moto_server")
     server = subprocess.Popen(
@@ -86,23 +100,19 @@ def main() -> None:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    _wait_for(host, port)
-    os.environ.update(
-        AWS_ENDPOINT_URL_S3=f"http://{host}:{port}",
-        AWS_ACCESS_KEY_ID="bench",
-        AWS_SECRET_ACCESS_KEY="bench",
-        AWS_DEFAULT_REGION="us-east-1",
-    )
-    with tempfile.TemporaryDirectory(prefix="bench-s3-") as tmp:
-        scratch = Path(tmp)
-        store = S3ObjectStore(LocalObjectStore(scratch / "unused"))
-        store.client.create_bucket(Bucket="bench")
-        small, large = total // SMALL_BYTES, total // LARGE_COUNT
-        print(f"{args.megabytes} MiB each way; moto on {host}:{port}; MiB/s, higher is better")
-        _measure(store, scratch, f"{small} x {SMALL_BYTES // 1024} KiB", small, SMALL_BYTES)
-        _measure(store, scratch, f"{LARGE_COUNT} x {large // 2**20} MiB", LARGE_COUNT, large)
-    server.terminate()
-    server.wait(30)
+    try:
+        _wait_for(host, port)
+        endpoint = f"http://{host}:{port}"
+        os.environ.update(
+            AWS_ENDPOINT_URL_S3=endpoint,
+            AWS_ACCESS_KEY_ID="bench",
+            AWS_SECRET_ACCESS_KEY="bench",
+            AWS_DEFAULT_REGION="us-east-1",
+        )
+        yield endpoint
+    finally:
+        server.terminate()
+        server.wait(30)
 
 
 def _free_port() -> int:

@@ -196,19 +196,10 @@ def search(components: TrialComponents, request: dict[str, Any]) -> dict[str, An
     """Search over ExperimentTrialComponent. VisibilityConditions and CrossAccount apply as for
     training jobs. Metrics and Tags are read only for the page when the search does not look
     at them, so ExperimentAnalytics over one experiment stays cheap among many jobs."""
-    if request.get("CrossAccountFilterOption") == "CrossAccount":
-        return {"Results": [], "TotalHits": {"Value": 0, "Relation": "EqualTo"}}
-    expression = request.get("SearchExpression")
-    visibility = [
-        {"Name": c["Key"], "Operator": "Equals", "Value": c["Value"]}
-        if c.get("Value") is not None
-        else {"Name": c["Key"], "Operator": "Exists"}
-        for c in request.get("VisibilityConditions") or []
-    ]
-    if visibility:
-        subexpressions = [expression] if expression else []
-        expression = {"Operator": "And", "Filters": visibility, "SubExpressions": subexpressions}
-    wanted = {**request, "SearchExpression": expression} if expression else dict(request)
+    wanted = documents.with_visibility(request)
+    if wanted is None:
+        return dict(documents.NOTHING)
+    expression = wanted.get("SearchExpression")
     looks_at = _properties(expression) | {str(request.get("SortBy") or "").split(".")[0]}
     full = bool(looks_at & {"Metrics", "Tags"})
     response = documents.page(components.all(full), wanted, "TrialComponent")

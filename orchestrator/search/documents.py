@@ -116,6 +116,27 @@ def matches(document: Any, expression: Mapping[str, Any] | None) -> bool:
     return combine(results)
 
 
+def with_visibility(request: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The request with VisibilityConditions folded into its SearchExpression (they filter as
+    Equals / Exists do); None for CrossAccount, which finds nothing here (one account)."""
+    if request.get("CrossAccountFilterOption") == "CrossAccount":
+        return None
+    expression = request.get("SearchExpression")
+    visibility = [
+        {"Name": c["Key"], "Operator": "Equals", "Value": c["Value"]}
+        if c.get("Value") is not None
+        else {"Name": c["Key"], "Operator": "Exists"}
+        for c in request.get("VisibilityConditions") or []
+    ]
+    if visibility:
+        subexpressions = [expression] if expression else []
+        expression = {"Operator": "And", "Filters": visibility, "SubExpressions": subexpressions}
+    return {**request, "SearchExpression": expression} if expression else dict(request)
+
+
+NOTHING: dict[str, Any] = {"Results": [], "TotalHits": {"Value": 0, "Relation": "EqualTo"}}
+
+
 def page(
     documents: Iterable[dict[str, Any]], request: Mapping[str, Any], kind: str
 ) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from orchestrator.api.server import ApiServer
-from tests.api.test_s3_sdk import s3_server_api  # noqa: F401  (the fixture)
+from tests.api.test_s3_sdk import s3_server_api, sdk_on_s3  # noqa: F401  (fixtures)
 from tests.integration.conftest import wait_until
 
 pytestmark = pytest.mark.docker
@@ -31,22 +31,16 @@ def _binary_csv(rows: int, accuracy: float, seed: int) -> str:
     return "\n".join(lines) + "\n"
 
 
-def test_suggest_baseline_writes_statistics_and_constraints_the_sdk_reads(
-    s3_server_api: ApiServer,  # noqa: F811
-    s3_env: str,
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    for variable in ("SAGEMAKER", "SAGEMAKER_METRICS", "CLOUDWATCH_LOGS"):
-        monkeypatch.setenv(f"AWS_ENDPOINT_URL_{variable}", s3_server_api.url)
-    monkeypatch.setenv("SAGEMAKER_SUPPRESS_V2_WARNING", "1")
+def _monitor_with_baseline(bucket: str) -> tuple[Any, Any, Any]:
+    """(S3 client, ModelQualityMonitor, its baselining job) over a good model's data."""
     import boto3
     import sagemaker
     from sagemaker.model_monitor import ModelQualityMonitor
     from sagemaker.model_monitor.dataset_format import DatasetFormat
 
     s3: Any = boto3.client("s3")
-    s3.create_bucket(Bucket="mq-sdk")
-    s3.put_object(Bucket="mq-sdk", Key="baseline/data.csv", Body=_binary_csv(300, 0.9, 1).encode())
+    s3.create_bucket(Bucket=bucket)
+    s3.put_object(Bucket=bucket, Key="baseline/data.csv", Body=_binary_csv(300, 0.9, 1).encode())
     session = sagemaker.Session(boto_session=boto3.Session(region_name="us-east-1"))
     monitor = ModelQualityMonitor(
         role="arn:aws:iam::123456789012:role/SageMakerRole",
@@ -55,16 +49,23 @@ def test_suggest_baseline_writes_statistics_and_constraints_the_sdk_reads(
         sagemaker_session=session,
     )
     job = monitor.suggest_baseline(
-        baseline_dataset="s3://mq-sdk/baseline/data.csv",
+        baseline_dataset=f"s3://{bucket}/baseline/data.csv",
         dataset_format=DatasetFormat.csv(header=True),
         problem_type="BinaryClassification",
         inference_attribute="prediction",
         probability_attribute="probability",
         ground_truth_attribute="label",
-        output_s3_uri="s3://mq-sdk/baseline/results",
+        output_s3_uri=f"s3://{bucket}/baseline/results",
         wait=True,
         logs=False,
     )
+    return s3, monitor, job
+
+
+def test_suggest_baseline_writes_statistics_and_constraints_the_sdk_reads(
+    sdk_on_s3: ApiServer,  # noqa: F811
+) -> None:
+    _, monitor, job = _monitor_with_baseline("mq-sdk")
     described = job.describe()
     assert described["ProcessingJobStatus"] == "Completed", described.get("ExitMessage")
     statistics = monitor.baseline_statistics().body_dict
@@ -106,49 +107,17 @@ def _captured_and_truth(rows: int, accuracy: float, seed: int) -> tuple[str, str
 
 
 def test_a_one_time_schedule_over_a_worse_model_reports_violations(
-    s3_server_api: ApiServer,  # noqa: F811
-    s3_env: str,
-    monkeypatch: pytest.MonkeyPatch,
+    sdk_on_s3: ApiServer,  # noqa: F811
 ) -> None:
-    for variable in ("SAGEMAKER", "SAGEMAKER_METRICS", "CLOUDWATCH_LOGS"):
-        monkeypatch.setenv(f"AWS_ENDPOINT_URL_{variable}", s3_server_api.url)
-    monkeypatch.setenv("SAGEMAKER_SUPPRESS_V2_WARNING", "1")
-    import boto3
-    import sagemaker
-    from sagemaker.model_monitor import (
-        BatchTransformInput,
-        CronExpressionGenerator,
-        ModelQualityMonitor,
-    )
-    from sagemaker.model_monitor.dataset_format import DatasetFormat, MonitoringDatasetFormat
+    from sagemaker.model_monitor import BatchTransformInput, CronExpressionGenerator
+    from sagemaker.model_monitor.dataset_format import MonitoringDatasetFormat
 
-    s3: Any = boto3.client("s3")
-    s3.create_bucket(Bucket="mq-watch")
-    s3.put_object(
-        Bucket="mq-watch", Key="baseline/data.csv", Body=_binary_csv(300, 0.9, 2).encode()
-    )
+    s3, monitor, _ = _monitor_with_baseline("mq-watch")
+    session = monitor.sagemaker_session
     captured, truth = _captured_and_truth(300, 0.55, 3)  # the worse model, in production
     hour = datetime.datetime.now(datetime.timezone.utc).strftime("%Y/%m/%d/%H")
     s3.put_object(Bucket="mq-watch", Key=f"captured/{hour}/data.jsonl", Body=captured.encode())
     s3.put_object(Bucket="mq-watch", Key=f"truth/{hour}/labels.jsonl", Body=truth.encode())
-    session = sagemaker.Session(boto_session=boto3.Session(region_name="us-east-1"))
-    monitor = ModelQualityMonitor(
-        role="arn:aws:iam::123456789012:role/SageMakerRole",
-        instance_count=1,
-        instance_type="ml.m5.large",
-        sagemaker_session=session,
-    )
-    monitor.suggest_baseline(
-        baseline_dataset="s3://mq-watch/baseline/data.csv",
-        dataset_format=DatasetFormat.csv(header=True),
-        problem_type="BinaryClassification",
-        inference_attribute="prediction",
-        probability_attribute="probability",
-        ground_truth_attribute="label",
-        output_s3_uri="s3://mq-watch/baseline/results",
-        wait=True,
-        logs=False,
-    )
     monitor.create_monitoring_schedule(
         monitor_schedule_name="watch-once",
         batch_transform_input=BatchTransformInput(

@@ -29,12 +29,16 @@ def s3_server_api(settings: Settings, orch: Orchestrator, s3_env: str) -> Iterat
     on_s3.close()
 
 
-def test_the_sdk_uploads_trains_and_reads_back_through_s3(
-    s3_server_api: ApiServer, s3_env: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
+@pytest.fixture
+def sdk_on_s3(s3_server_api: ApiServer, s3_env: str, monkeypatch: pytest.MonkeyPatch) -> ApiServer:
+    """The SDK's SageMaker, metrics and logs clients on the server; S3 on the S3 server."""
     for variable in ("SAGEMAKER", "SAGEMAKER_METRICS", "CLOUDWATCH_LOGS"):
         monkeypatch.setenv(f"AWS_ENDPOINT_URL_{variable}", s3_server_api.url)
     monkeypatch.setenv("SAGEMAKER_SUPPRESS_V2_WARNING", "1")
+    return s3_server_api
+
+
+def test_the_sdk_uploads_trains_and_reads_back_through_s3(sdk_on_s3: ApiServer) -> None:
     import boto3
 
     s3: Any = boto3.client("s3")
@@ -58,11 +62,8 @@ def test_the_sdk_uploads_trains_and_reads_back_through_s3(
 
 
 def test_the_sdk_trains_in_pipe_mode_with_gzip_and_recordio_from_s3(
-    s3_server_api: ApiServer, s3_env: str, monkeypatch: pytest.MonkeyPatch
+    sdk_on_s3: ApiServer,
 ) -> None:
-    for variable in ("SAGEMAKER", "SAGEMAKER_METRICS", "CLOUDWATCH_LOGS"):
-        monkeypatch.setenv(f"AWS_ENDPOINT_URL_{variable}", s3_server_api.url)
-    monkeypatch.setenv("SAGEMAKER_SUPPRESS_V2_WARNING", "1")
     import boto3
     from sagemaker.inputs import TrainingInput
 

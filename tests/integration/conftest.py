@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import shutil
 import time
@@ -53,6 +54,14 @@ def orch(settings: Settings, docker_client: Any) -> Iterator[Orchestrator]:
         with contextlib.suppress(docker.errors.NotFound):
             network.remove()
     shutil.rmtree(settings.home, ignore_errors=True)
+
+
+@pytest.fixture
+def s3_orch(settings: Settings, orch: Orchestrator, s3_env: str) -> Iterator[Orchestrator]:
+    """An orchestrator on the same store with the S3 object store (a moto server)."""
+    on_s3 = Orchestrator(dataclasses.replace(settings, object_store="s3"))
+    yield on_s3
+    on_s3.close()
 
 
 @pytest.fixture

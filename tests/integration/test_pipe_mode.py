@@ -3,12 +3,10 @@ store; Gzip and RecordIO; sharded; augmented manifests."""
 
 from __future__ import annotations
 
-import dataclasses
 import gzip
 import io
 import json
 import tarfile
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -17,13 +15,6 @@ from orchestrator import Orchestrator, Settings, recordio
 from tests.integration.conftest import artifact, job, logged
 
 pytestmark = pytest.mark.docker
-
-
-@pytest.fixture
-def s3_orch(settings: Settings, orch: Orchestrator, s3_env: str) -> Iterator[Orchestrator]:
-    on_s3 = Orchestrator(dataclasses.replace(settings, object_store="s3"))
-    yield on_s3
-    on_s3.close()
 
 
 def _pipe_job(name: str, epochs: int, channel: dict[str, Any], **changes: Any) -> dict[str, Any]:

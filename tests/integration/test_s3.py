@@ -2,25 +2,16 @@
 
 from __future__ import annotations
 
-import dataclasses
 import io
 import tarfile
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from orchestrator import Orchestrator, Settings
+from orchestrator import Orchestrator
 from tests.integration.conftest import EXAMPLE_DATA, job, logged, wait_until
 
 pytestmark = pytest.mark.docker
-
-
-@pytest.fixture
-def s3_orch(settings: Settings, orch: Orchestrator, s3_env: str) -> Iterator[Orchestrator]:
-    on_s3 = Orchestrator(dataclasses.replace(settings, object_store="s3"))
-    yield on_s3
-    on_s3.close()
 
 
 def _client(orch: Orchestrator) -> Any:

@@ -3,15 +3,13 @@ loopback) and credentials from the container credentials endpoint, never in plai
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import tarfile
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from orchestrator import Orchestrator, Settings
+from orchestrator import Orchestrator
 from orchestrator.engine.hostbridge import GATEWAY, HOST_ALIAS, host_bridge
 from orchestrator.runtime.docker import DockerRuntime
 from tests.integration.conftest import job, logged
@@ -20,13 +18,12 @@ pytestmark = pytest.mark.docker
 
 
 @pytest.fixture
-def s3_orch(settings: Settings, orch: Orchestrator, s3_env: str) -> Iterator[Orchestrator]:
-    on_s3 = Orchestrator(dataclasses.replace(settings, object_store="s3"))
-    client = on_s3.objects.client  # type: ignore[attr-defined]
+def reach(s3_orch: Orchestrator) -> Orchestrator:
+    """The S3 store's orchestrator, with a bucket holding one note."""
+    client = s3_orch.objects.client  # type: ignore[attr-defined]
     client.create_bucket(Bucket="reach")
     client.put_object(Bucket="reach", Key="note.txt", Body=b"hello from S3")
-    yield on_s3
-    on_s3.close()
+    return s3_orch
 
 
 def _completed(orch: Orchestrator, request: dict[str, Any]) -> dict[str, Any]:
@@ -40,18 +37,18 @@ def _completed(orch: Orchestrator, request: dict[str, Any]) -> dict[str, Any]:
 
 
 def test_a_container_reads_s3_with_the_credentials_the_platform_serves(
-    s3_orch: Orchestrator,
+    reach: Orchestrator,
 ) -> None:
-    _completed(s3_orch, job("calls-s3", ["s3-get", "reach/note.txt"]))
-    assert logged(s3_orch, "calls-s3", "credentials for testing")
-    assert logged(s3_orch, "calls-s3", "read hello from S3")
+    _completed(reach, job("calls-s3", ["s3-get", "reach/note.txt"]))
+    assert logged(reach, "calls-s3", "credentials for testing")
+    assert logged(reach, "calls-s3", "read hello from S3")
 
 
-def test_every_host_of_a_distributed_job_reaches_the_store(s3_orch: Orchestrator) -> None:
+def test_every_host_of_a_distributed_job_reaches_the_store(reach: Orchestrator) -> None:
     request = job("calls-s3-twice", ["s3-get", "reach/note.txt"])
     request["ResourceConfig"]["InstanceCount"] = 2
-    _completed(s3_orch, request)
-    assert logged(s3_orch, "calls-s3-twice", "read hello from S3", times=2)
+    _completed(reach, request)
+    assert logged(reach, "calls-s3-twice", "read hello from S3", times=2)
 
 
 def _contract_env(orch: Orchestrator, name: str, **changes: Any) -> dict[str, str]:
@@ -66,8 +63,8 @@ def _contract_env(orch: Orchestrator, name: str, **changes: Any) -> dict[str, st
     raise AssertionError("no contract.json in the model")
 
 
-def test_the_container_holds_a_token_never_a_secret(s3_orch: Orchestrator, s3_env: str) -> None:
-    env = _contract_env(s3_orch, "holds-token")
+def test_the_container_holds_a_token_never_a_secret(reach: Orchestrator, s3_env: str) -> None:
+    env = _contract_env(reach, "holds-token")
     assert env["AWS_CONTAINER_CREDENTIALS_FULL_URI"].startswith(f"http://{GATEWAY}:")
     assert env["AWS_CONTAINER_AUTHORIZATION_TOKEN"]
     assert "AWS_SECRET_ACCESS_KEY" not in env and "testing" not in env.values()
@@ -77,8 +74,8 @@ def test_the_container_holds_a_token_never_a_secret(s3_orch: Orchestrator, s3_en
     assert env["AWS_DEFAULT_REGION"] == "us-east-1"
 
 
-def test_an_isolated_job_gets_no_way_to_the_store(s3_orch: Orchestrator) -> None:
-    env = _contract_env(s3_orch, "isolated-s3", EnableNetworkIsolation=True)
+def test_an_isolated_job_gets_no_way_to_the_store(reach: Orchestrator) -> None:
+    env = _contract_env(reach, "isolated-s3", EnableNetworkIsolation=True)
     assert not any(key.startswith("AWS_CONTAINER_") for key in env)
     assert "AWS_ENDPOINT_URL_S3" not in env
 
