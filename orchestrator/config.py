@@ -13,6 +13,10 @@ from orchestrator.gpus import DETECT, GpuSetting, parse_setting
 DEFAULT_GRACE_SECONDS = 120.0
 
 
+# `orchestrator serve`'s port unless --port says else.
+DEFAULT_PORT = 8777
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything configurable; passed down, never read from the environment later."""

@@ -24,7 +24,6 @@ from orchestrator.local import Orchestrator
 
 log = logging.getLogger(__name__)
 
-DEFAULT_PORT = 8777
 MAX_BODY_BYTES = 16 * 1024 * 1024
 JSON_TYPES = ("application/x-amz-json-1.1", "application/x-amz-json-1.0", "application/json")
 

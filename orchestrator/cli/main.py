@@ -9,7 +9,6 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from orchestrator.api.server import DEFAULT_PORT
 from orchestrator.cli.gpus import show_gpus
 from orchestrator.cli.metrics import show_metrics
 from orchestrator.cli.pools import show_pools
@@ -17,8 +16,7 @@ from orchestrator.cli.render import local_time, summaries_table, to_json
 from orchestrator.cli.requests import load_request
 from orchestrator.cli.run import run_job
 from orchestrator.cli.search import show_search
-from orchestrator.cli.serve import serve
-from orchestrator.config import settings_from_env
+from orchestrator.config import DEFAULT_PORT, settings_from_env
 from orchestrator.errors import OrchestratorError
 from orchestrator.local import Orchestrator
 from orchestrator.spec import host_names
@@ -172,6 +170,8 @@ def _dispatch(args: argparse.Namespace, orch: Orchestrator) -> int:
             print(f"{local_time(stamp)} {prefix}{text}", flush=True)
         return 0
     if args.command == "serve":
+        from orchestrator.cli.serve import serve  # the HTTP server: off `run`'s start path
+
         return serve(orch, args.host, args.port)
     if args.command == "search":
         return show_search(orch, load_request(args.request), args.json)
