@@ -6,6 +6,7 @@ import tempfile
 from pathlib import Path
 
 from orchestrator.engine.workspace import Workspace, archive_merged
+from orchestrator.errors import StorageFailure
 from orchestrator.spec import JobSpec
 from orchestrator.storage.protocol import ObjectStore
 
@@ -52,3 +53,16 @@ def upload_outputs(objects: ObjectStore, spec: JobSpec, workspaces: list[Workspa
             folder = workspace.in_container(output.local_path)
             if folder.is_dir():
                 objects.upload_tree(folder, output.uri)
+
+
+def upload_results(objects: ObjectStore, spec: JobSpec, workspaces: list[Workspace]) -> str | None:
+    """A training job's artifacts (their URI), or a processing job's EndOfJob outputs. A
+    failure keeps its class: an outage is retried, bad data is not."""
+    what = "processing outputs" if spec.processing else "training artifacts"
+    try:
+        if spec.processing:
+            upload_outputs(objects, spec, workspaces)
+            return None
+        return upload_artifacts(objects, spec, workspaces)
+    except StorageFailure as exc:
+        raise type(exc)(f"could not upload the {what}: {exc}") from exc

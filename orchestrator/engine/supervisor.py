@@ -25,7 +25,7 @@ from orchestrator.engine.context import EngineContext
 from orchestrator.engine.heartbeat import Heartbeat
 from orchestrator.engine.hostgroup import HostGroup
 from orchestrator.engine.logs import HostLineCallback
-from orchestrator.engine.outputs import upload_artifacts, upload_outputs
+from orchestrator.engine.outputs import upload_results
 from orchestrator.engine.warmpools import reclaim_one, settle_pool, take_pool
 from orchestrator.errors import (
     ContainerGone,
@@ -461,16 +461,7 @@ class Supervisor:
         )
 
     def _upload(self) -> str | None:
-        """The training artifacts (their URI), or a processing job's EndOfJob outputs."""
-        workspaces = self._require_host().workspaces
-        what = "processing outputs" if self.spec.processing else "training artifacts"
-        try:
-            if self.spec.processing:
-                upload_outputs(self.ctx.objects, self.spec, workspaces)
-                return None
-            return upload_artifacts(self.ctx.objects, self.spec, workspaces)
-        except StorageFailure as exc:  # keep its class: an outage is retried, bad data is not
-            raise type(exc)(f"could not upload the {what}: {exc}") from exc
+        return upload_results(self.ctx.objects, self.spec, self._require_host().workspaces)
 
     def _finish_stopped(self) -> None:
         """After a stop: upload what the container saved, then Stopped or MaxRuntimeExceeded."""

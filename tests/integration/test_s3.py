@@ -138,3 +138,22 @@ def test_tensorboard_output_to_a_missing_bucket_is_the_requests_error(
     reason = described["FailureReason"]
     assert reason.startswith("ClientError: ") and "TensorBoard output" in reason
     assert "s3://no-such-tb-bucket/tb" in reason
+
+
+def test_a_sharded_channel_on_s3_gives_each_host_its_share(s3_orch: Orchestrator) -> None:
+    bucket = _bucket(s3_orch, "s3-shards")
+    for name in ("a", "b", "c", "d"):
+        _client(s3_orch).put_object(Bucket=bucket, Key=f"data/{name}.csv", Body=b"1\n")
+    request = job(
+        "shards-s3",
+        ["channels"],
+        InputDataConfig=[_channel(f"s3://{bucket}/data/", "ShardedByS3Key")],
+        OutputDataConfig={"S3OutputPath": f"s3://{bucket}/out"},
+    )
+    request["ResourceConfig"]["InstanceCount"] = 2
+    s3_orch.create_training_job(request)
+    described = s3_orch.wait("shards-s3", timeout=120)
+    assert described["TrainingJobStatus"] == "Completed", described.get("FailureReason")
+    lines = {(host, text) for _, host, text in s3_orch.host_log_events("shards-s3")}
+    assert ("algo-1", "channel train: a.csv,c.csv") in lines
+    assert ("algo-2", "channel train: b.csv,d.csv") in lines
