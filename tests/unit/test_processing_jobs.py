@@ -13,6 +13,8 @@ from orchestrator.engine.engine import Engine
 from orchestrator.errors import ResourceInUse, ValidationError
 from orchestrator.operations import processing_jobs as processing
 from orchestrator.operations import training_jobs
+from orchestrator.search import service as search_service
+from orchestrator.store.search_index import SearchIndex
 from tests.unit.harness import Harness, request, until
 
 BASE: dict[str, Any] = {
@@ -129,6 +131,10 @@ def test_processing_and_training_jobs_keep_their_names_apart(h: Harness) -> None
     assert [(s["ProcessingJobName"], s["ProcessingJobStatus"]) for s in summaries] == [
         ("job-1", "Completed")
     ]
+    index = SearchIndex(h.store.db)
+    found = search_service.search(h.store, h.metrics, index, {"Resource": "TrainingJob"})
+    assert [r["TrainingJob"]["TrainingJobName"] for r in found["Results"]] == ["job-1"]
+    assert found["TotalHits"]["Value"] == 1  # the processing job is no training job
     with pytest.raises(ResourceInUse, match="Processing job 'job-1' already exists"):
         processing.create(h.store, h.settings, h.clock, "owner", proc(ProcessingJobName="job-1"))
 
