@@ -142,10 +142,11 @@ class Orchestrator:
             return created
         if operation in ("Start", "Stop"):
             return schedules.set_status(self.schedules, self.clock, request, operation)
+        reports = schedules.Reports(self.schedules, self.objects)
         if operation == "Describe":
-            return schedules.describe(self.schedules, self.store, request)
+            return schedules.describe(self.schedules, self.store, reports, request)
         if operation == "Executions":
-            return schedules.list_executions(self.schedules, self.store, request)
+            return schedules.list_executions(self.schedules, self.store, reports, request)
         if operation == "List":
             return schedules.list_schedules(self.schedules, request)
         return schedules.delete(self.schedules, request)

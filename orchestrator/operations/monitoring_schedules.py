@@ -10,14 +10,16 @@ violations (its ExitMessage, as AWS's analyzer says it).
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from orchestrator.clock import Clock
 from orchestrator.config import Settings
-from orchestrator.errors import ResourceInUse, ResourceNotFound, ValidationError
+from orchestrator.errors import ResourceInUse, ResourceNotFound, StorageFailure, ValidationError
 from orchestrator.monitoring.schedule import NOW, ScheduleError, parse_offset, parse_schedule
 from orchestrator.operations.model_quality import MODEL_QUALITY, find
 from orchestrator.operations.training_jobs import epoch_filter
+from orchestrator.storage.protocol import ObjectStore
 from orchestrator.store.jobs import JobRecord, JobStore
 from orchestrator.store.monitoring import (
     ExecutionRecord,
@@ -29,6 +31,7 @@ from orchestrator.store.monitoring import (
 from orchestrator.validation.model import raise_for_errors, shape_errors, validate_shape
 
 SCHEDULED, STOPPED = "Scheduled", "Stopped"
+log = logging.getLogger(__name__)
 NOT_YET = "is not supported by this orchestrator yet"
 
 
@@ -109,7 +112,9 @@ def _first_slot(schedule: dict[str, Any], now: float) -> float:
     return now if parsed.one_time else parsed.next_slot(now)
 
 
-def describe(schedules: ScheduleStore, jobs: JobStore, request: dict[str, Any]) -> dict[str, Any]:
+def describe(
+    schedules: ScheduleStore, jobs: JobStore, reports: Reports, request: dict[str, Any]
+) -> dict[str, Any]:
     validate_shape(request, "DescribeMonitoringScheduleRequest")
     record = require(schedules, str(request["MonitoringScheduleName"]))
     response = _summary(record)
@@ -119,7 +124,8 @@ def describe(schedules: ScheduleStore, jobs: JobStore, request: dict[str, Any]) 
         response["FailureReason"] = record.failure_reason
     executions = schedules.executions(record.name)
     if executions:
-        response["LastMonitoringExecutionSummary"] = execution_summary(record, executions[-1], jobs)
+        last = executions[-1]
+        response["LastMonitoringExecutionSummary"] = execution_summary(record, last, jobs, reports)
     return response
 
 
@@ -136,7 +142,7 @@ def _summary(record: ScheduleRecord) -> dict[str, Any]:
 
 
 def execution_summary(
-    schedule: ScheduleRecord, execution: ExecutionRecord, jobs: JobStore
+    schedule: ScheduleRecord, execution: ExecutionRecord, jobs: JobStore, reports: Reports
 ) -> dict[str, Any]:
     job = jobs.get(execution.processing_job) if execution.processing_job else None
     summary: dict[str, Any] = {
@@ -144,7 +150,7 @@ def execution_summary(
         "ScheduledTime": execution.scheduled_time,
         "CreationTime": execution.creation_time,
         "LastModifiedTime": job.last_modified_time if job else execution.creation_time,
-        "MonitoringExecutionStatus": _execution_status(execution, job),
+        "MonitoringExecutionStatus": _execution_status(execution, job, reports),
         "MonitoringJobDefinitionName": schedule.definition,
         "MonitoringType": MODEL_QUALITY,
     }
@@ -156,14 +162,55 @@ def execution_summary(
     return summary
 
 
-def _execution_status(execution: ExecutionRecord, job: JobRecord | None) -> str:
+def _execution_status(execution: ExecutionRecord, job: JobRecord | None, reports: Reports) -> str:
     if execution.failure_reason:
         return "Failed"
     if job is None:
         return "Pending"
-    if job.status == "Completed" and (job.exit_message or "").startswith("CompletedWithViolations"):
+    if job.status == "Completed" and reports.violations(execution, job):
         return "CompletedWithViolations"
     return job.status
+
+
+class Reports:
+    """How many violations a completed execution found: its analyzer's ExitMessage says so
+    (`CompletedWithViolations: ...`, as AWS's analyzer reports), else its report's
+    constraint_violations.json is read once (typed, monitoring/documents.py), so an analyzer of
+    your own needs only write the documented file. Counted once, kept in the store."""
+
+    def __init__(self, schedules: ScheduleStore, objects: ObjectStore) -> None:
+        self.schedules = schedules
+        self.objects = objects
+
+    def violations(self, execution: ExecutionRecord, job: JobRecord) -> int:
+        if execution.violations is not None:
+            return execution.violations
+        message = job.exit_message or ""
+        if message.startswith("CompletedWithViolations"):
+            count = 1
+        elif message.startswith("Completed"):
+            count = 0
+        else:
+            count = self._counted(job)
+        self.schedules.set_violations(execution.schedule, execution.scheduled_time, count)
+        return count
+
+    def _counted(self, job: JobRecord) -> int:
+        from pydantic import ValidationError as BadDocument
+
+        from orchestrator.monitoring.documents import ConstraintViolations
+
+        outputs = job.request["ProcessingOutputConfig"]["Outputs"]
+        uri = f"{outputs[0]['S3Output']['S3Uri'].rstrip('/')}/constraint_violations.json"
+        try:
+            with self.objects.open_object(uri) as body:
+                text = body.read()
+            return len(ConstraintViolations.model_validate_json(text).violations)
+        except StorageFailure:
+            return 0  # no report: nothing reported violated
+        except BadDocument as exc:
+            log.warning("%s is not a constraint_violations.json document: %s", uri, exc)
+            return 0
 
 
 def list_schedules(schedules: ScheduleStore, request: dict[str, Any]) -> dict[str, Any]:
@@ -212,7 +259,7 @@ def _page(
 
 
 def list_executions(
-    schedules: ScheduleStore, jobs: JobStore, request: dict[str, Any]
+    schedules: ScheduleStore, jobs: JobStore, reports: Reports, request: dict[str, Any]
 ) -> dict[str, Any]:
     validate_shape(request, "ListMonitoringExecutionsRequest")
     if request.get("EndpointName"):
@@ -222,7 +269,7 @@ def list_executions(
     after = epoch_filter(request.get("ScheduledTimeAfter"), "ScheduledTimeAfter")
     before = epoch_filter(request.get("ScheduledTimeBefore"), "ScheduledTimeBefore")
     found = [
-        execution_summary(records[e.schedule], e, jobs)
+        execution_summary(records[e.schedule], e, jobs, reports)
         for e in schedules.executions(name)
         if (after is None or e.scheduled_time > after)
         and (before is None or e.scheduled_time < before)

@@ -159,6 +159,7 @@ CREATE TABLE IF NOT EXISTS monitoring_executions (
     creation_time REAL NOT NULL,
     processing_job TEXT,
     failure_reason TEXT,
+    violations INTEGER,
     PRIMARY KEY (schedule, scheduled_time)
 );
 CREATE TABLE IF NOT EXISTS tags (
@@ -191,6 +192,7 @@ _ADDED_JOB_COLUMNS = {
 _ADDED_COLUMNS = {
     "jobs": _ADDED_JOB_COLUMNS,
     "allocations": {"gpus": "INTEGER NOT NULL DEFAULT 0", "gpu_ids": "TEXT NOT NULL DEFAULT ''"},
+    "monitoring_executions": {"violations": "INTEGER"},
 }
 
 

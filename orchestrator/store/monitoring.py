@@ -153,6 +153,7 @@ class ExecutionRecord:
     creation_time: float
     processing_job: str | None  # the stored name of its processing job, once it has one
     failure_reason: str | None
+    violations: int | None = None  # how many its report lists, once read
 
 
 class ScheduleTaken(Exception):
@@ -257,6 +258,14 @@ class ScheduleStore:
                 (job, failure, name, slot),
             )
 
+    def set_violations(self, name: str, slot: float, count: int) -> None:
+        with self.db.write() as conn:
+            conn.execute(
+                "UPDATE monitoring_executions SET violations = ?"
+                " WHERE schedule = ? AND scheduled_time = ?",
+                (count, name, slot),
+            )
+
     def executions(self, name: str | None = None) -> list[ExecutionRecord]:
         where, params = ("WHERE schedule = ?", (name,)) if name is not None else ("", ())
         rows = self.db.read().execute(
@@ -270,6 +279,7 @@ class ScheduleStore:
                 row["creation_time"],
                 row["processing_job"],
                 row["failure_reason"],
+                row["violations"],
             )
             for row in rows
         ]

@@ -206,3 +206,29 @@ def test_bad_inputs_are_refused_naming_the_field(
 def test_a_missing_job_is_answered_as_the_service_does(h: Harness) -> None:
     with pytest.raises(ValidationError, match="Could not find requested job with name nope"):
         processing.describe(h.store, "nope")
+
+
+def test_an_executions_violations_come_from_its_message_else_its_typed_report(h: Harness) -> None:
+    from orchestrator.operations.monitoring_schedules import Reports
+    from orchestrator.store.monitoring import ExecutionRecord, ScheduleRecord, ScheduleStore
+
+    schedules = ScheduleStore(h.store.db)
+    schedules.insert(ScheduleRecord("s", "arn:s", {}, "Scheduled", "d", 0.0, 0.0, 1.0, None))
+    h.program("fake/proc:latest")  # an analyzer of your own: no ExitMessage convention
+    _run(h, proc())
+    job = h.store.require("proc-1.processing")
+    reports = Reports(schedules, h.objects)
+    report = h.settings.object_store_root / "bucket" / "reports" / "constraint_violations.json"
+    report.parent.mkdir(parents=True, exist_ok=True)
+    violation = {
+        "constraint_check_type": "LessThanThreshold",
+        "description": "Metric auc with 0.6 was LessThanThreshold 0.9",
+        "metric_name": "auc",
+    }
+    report.write_text(json.dumps({"violations": [violation]}))
+    for slot, expected in ((1.0, 1), (2.0, 0)):
+        assert schedules.claim("s", slot, 0.0, slot + 1)
+        execution = ExecutionRecord("s", slot, 0.0, job.name, None)
+        assert reports.violations(execution, job) == expected
+        report.unlink(missing_ok=True)  # the second execution's report is missing
+    assert [e.violations for e in schedules.executions("s")] == [1, 0]  # kept once counted
