@@ -33,8 +33,8 @@ run: install images
 	$(BIN)/orchestrator run $(EXAMPLE)/job.json --name linear-regression-$$(date +%Y%m%d-%H%M%S)
 
 lint: install
-	$(BIN)/ruff check orchestrator tests benchmarks
-	$(BIN)/ruff format --check orchestrator tests benchmarks
+	$(BIN)/ruff check orchestrator tests benchmarks examples
+	$(BIN)/ruff format --check orchestrator tests benchmarks examples
 
 typecheck: install
 	$(BIN)/mypy
@@ -43,7 +43,7 @@ unit: install
 	$(BIN)/pytest tests/unit
 
 test: install images lint typecheck
-	$(BIN)/pytest
+	BASE_IMAGE=$$(containers/choose-base.sh) $(BIN)/pytest
 
 bench: install images
 	$(BIN)/python benchmarks/start_latency.py

@@ -8,6 +8,8 @@ from collections.abc import Iterator
 
 import pytest
 
+pytest_plugins = ["pytester"]  # the pytest plugin's own tests run suites in a subprocess
+
 EXAMPLE_IMAGE = "orchestrator/linear-regression:latest"
 DISTRIBUTED_IMAGE = "orchestrator/distributed-regression:latest"
 TEST_IMAGE = "orchestrator/testbox:latest"

@@ -353,6 +353,40 @@ class DockerRuntime:
         found = self.api.networks(filters={"label": selectors})
         return [NetworkInfo(n["Id"], n["Name"], dict(n.get("Labels") or {})) for n in found]
 
+    # -- images (the pytest plugin builds a suite's training image) --------------------------
+
+    @_mapped
+    def build_image(
+        self, context: str, tag: str, build_args: dict[str, str], labels: dict[str, str]
+    ) -> None:
+        """`docker build` of a directory; ContainerRejected with the build's last lines."""
+        try:
+            self.client.images.build(
+                path=context, tag=tag, buildargs=build_args, labels=labels, rm=True
+            )
+        except docker.errors.BuildError as exc:
+            tail = (
+                "".join(
+                    str(line.get("stream") or line.get("error") or "") for line in exc.build_log
+                )
+                .strip()
+                .splitlines()[-5:]
+            )
+            raise ContainerRejected(
+                f"docker build of {context} failed: {' / '.join(tail)}"
+            ) from exc
+
+    @_idempotent
+    def remove_images(self, labels: dict[str, str]) -> int:
+        """Remove every image carrying these labels; how many went."""
+        selectors = [f"{key}={value}" for key, value in labels.items()]
+        removed = 0
+        for image in self.api.images(filters={"label": selectors}):
+            with contextlib.suppress(docker.errors.NotFound):
+                self.api.remove_image(image["Id"], force=True)
+                removed += 1
+        return removed
+
     def gpus(self) -> tuple[Gpu, ...] | None:
         """The local machine's GPUs: the engine this client reaches is assumed to run here
         (a remote DOCKER_HOST's GPUs are set with ORCHESTRATOR_GPUS)."""
