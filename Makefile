@@ -54,6 +54,7 @@ bench: install images
 	$(BIN)/python benchmarks/distributed_start.py
 	$(BIN)/python benchmarks/s3_throughput.py
 	$(BIN)/python benchmarks/pipe_throughput.py
+	$(BIN)/python benchmarks/pytest_fixture.py
 	$(MAKE) bench-search
 
 # MLflow is installed into its own venv, only for the comparison: the project never needs it.
