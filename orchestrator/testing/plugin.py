@@ -12,13 +12,15 @@ Registered as a `pytest11` entry point, so a suite needs no conftest. Fixtures:
 - `channel`: `channel(source, name="train")` puts a local file, a folder or {name: content}
   into the test's store and returns the InputDataConfig entry that reads it.
 - `sagemaker_endpoint`: an `orchestrator serve` on a free loopback port with a private store for
-  the session; for the test's duration AWS_ENDPOINT_URL_SAGEMAKER, ..._SAGEMAKER_METRICS,
+  the session (`--orchestrator-endpoint-scope module|function` for one per module or test); for
+  the test's duration AWS_ENDPOINT_URL_SAGEMAKER, ..._SAGEMAKER_METRICS,
   ..._CLOUDWATCH_LOGS, a region and dummy credentials point unmodified boto3 and SageMaker SDK
   code at it (restored afterwards).
 
 Everything a session creates (stores, containers, networks, images it built) is removed when its
 scope ends, also after a failure; a killed run's leftovers are reaped by the next run. Options:
-`--orchestrator-home DIR` (where session folders go), `--orchestrator-keep` (keep the stores).
+`--orchestrator-home DIR` (where session folders go), `--orchestrator-keep` (keep the stores),
+`--orchestrator-endpoint-scope` (how long one sagemaker_endpoint lives).
 Marker `sagemaker_container`: the test needs a Docker daemon; where none answers it is skipped
 with the reason (with CI=true it fails instead, so a broken CI never passes by skipping).
 """
@@ -57,6 +59,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--orchestrator-home",
         default=None,
         help="folder for the session's private stores (default: <tmp>/orchestrator-pytest)",
+    )
+    group.addoption(
+        "--orchestrator-endpoint-scope",
+        choices=("session", "module", "function"),
+        default="session",
+        help="how long one sagemaker_endpoint (its server and store) lives (default: session)",
     )
     group.addoption(
         "--orchestrator-keep",
@@ -232,7 +240,11 @@ class SageMakerEndpoint:
         return _channel(self.orchestrator, test, source, name)
 
 
-@pytest.fixture(scope="session")
+def _endpoint_scope(fixture_name: str, config: pytest.Config) -> Any:
+    return config.getoption("--orchestrator-endpoint-scope")
+
+
+@pytest.fixture(scope=_endpoint_scope)
 def _sagemaker_server(request: pytest.FixtureRequest) -> Iterator[SageMakerEndpoint]:
     from orchestrator.api.server import ApiServer
 

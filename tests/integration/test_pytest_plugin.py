@@ -104,3 +104,36 @@ def test_a_killed_runs_leftovers_are_reaped_by_the_next(
     finally:  # removed by the run already, unless the test failed
         with contextlib.suppress(docker.errors.NotFound):
             leftover.remove(force=True)
+
+
+ENDPOINT_SUITE = """
+import os
+
+import boto3
+import pytest
+
+pytestmark = pytest.mark.sagemaker_container
+SEEN = []
+
+
+@pytest.mark.parametrize("n", [1, 2])
+def test_endpoint(n, sagemaker_endpoint):
+    assert os.environ["AWS_ENDPOINT_URL_SAGEMAKER"] == sagemaker_endpoint.url
+    assert boto3.client("sagemaker").list_training_jobs()["TrainingJobSummaries"] == []
+    SEEN.append(sagemaker_endpoint.url)
+    if n == 2:  # one server for both tests, or one each
+        assert len(set(SEEN)) == int(os.environ["EXPECTED_ENDPOINTS"])
+"""
+
+
+@pytest.mark.parametrize(("scope", "expected"), [("session", 1), ("function", 2)])
+def test_the_endpoint_lives_as_long_as_its_scope(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, scope: str, expected: int
+) -> None:
+    pytester.makepyfile(test_suite=ENDPOINT_SUITE)
+    monkeypatch.setenv("EXPECTED_ENDPOINTS", str(expected))
+    monkeypatch.delenv("AWS_ENDPOINT_URL_SAGEMAKER", raising=False)
+    result = pytester.runpytest_subprocess(
+        "-p", "no:cacheprovider", f"--orchestrator-endpoint-scope={scope}"
+    )
+    result.assert_outcomes(passed=2)

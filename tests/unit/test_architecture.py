@@ -107,9 +107,9 @@ RULES = (
         forbidden=("orchestrator.cli",),
     ),
     Rule(
-        "the HTTP API is a leaf (the CLI serves it)",
+        "the HTTP API is a leaf (the CLI and the pytest plugin serve it)",
         importers=("orchestrator",),
-        except_importers=("orchestrator.api", "orchestrator.cli"),
+        except_importers=("orchestrator.api", "orchestrator.cli", "orchestrator.testing"),
         forbidden=("orchestrator.api",),
     ),
 )
@@ -247,7 +247,10 @@ REFUSED = {
         "orchestrator.lifecycle",
     ),
     "the CLI is a leaf": ("orchestrator.local", "orchestrator.cli.render"),
-    "the HTTP API is a leaf (the CLI serves it)": ("orchestrator.local", "orchestrator.api.server"),
+    "the HTTP API is a leaf (the CLI and the pytest plugin serve it)": (
+        "orchestrator.local",
+        "orchestrator.api.server",
+    ),
 }
 
 # Imports the rules must let through (the exceptions included).
