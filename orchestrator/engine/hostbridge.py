@@ -51,6 +51,7 @@ GATEWAY = "169.254.170.2"
 LABEL_SHARED = "orchestrator.shared"
 HOST_ALIAS = "host.docker.internal"
 CREDENTIALS_PATH = "/credentials"
+BRIDGE = ipaddress.ip_network(SUBNET)
 CREDENTIAL_LIFETIME = datetime.timedelta(hours=1)
 
 
@@ -85,9 +86,14 @@ def relayed_url(url: str, relay_port: int) -> str:
     return urlunsplit((parts.scheme, f"{HOST_ALIAS}:{relay_port}", parts.path, "", ""))
 
 
-def credentials_document(credentials: Any, now: datetime.datetime) -> dict[str, str]:
-    """The container provider's answer, from botocore's frozen credentials."""
+def credentials_document(
+    credentials: Any, now: datetime.datetime, expires: datetime.datetime | None = None
+) -> dict[str, str]:
+    """The container provider's answer, from botocore's frozen credentials; never valid longer
+    than the credentials it passes on (`expires`, for temporary ones)."""
     expiry = now + CREDENTIAL_LIFETIME
+    if expires is not None:
+        expiry = min(expiry, expires.astimezone(datetime.UTC))
     return {
         "AccessKeyId": credentials.access_key,
         "SecretAccessKey": credentials.secret_key,
@@ -190,7 +196,9 @@ class _CredentialsHandler(BaseHTTPRequestHandler):
             self._answer(404, {"message": "the orchestrator has no AWS credentials to share"})
             return
         now = datetime.datetime.now(datetime.UTC)
-        self._answer(200, credentials_document(found.get_frozen_credentials(), now))
+        expires = getattr(found, "_expiry_time", None)  # refreshable (temporary) credentials
+        document = credentials_document(found.get_frozen_credentials(), now, expires)
+        self._answer(200, document)
 
     def _answer(self, status: int, body: dict[str, str]) -> None:
         data = json.dumps(body).encode()
@@ -217,9 +225,12 @@ class _Relay:
     def _accept(self) -> None:
         while True:
             try:
-                client, _ = self.listener.accept()
+                client, peer = self.listener.accept()
             except OSError:
                 return  # closed
+            if ipaddress.ip_address(peer[0]) not in BRIDGE:  # only our containers may relay
+                client.close()
+                continue
             try:
                 upstream = socket.create_connection(self.target, timeout=10)
             except OSError as exc:

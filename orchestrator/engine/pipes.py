@@ -26,6 +26,7 @@ import gzip
 import json
 import logging
 import os
+import re
 import stat
 import tempfile
 import threading
@@ -223,7 +224,14 @@ class PipeFeeder:
                 path.unlink()
         if not path.exists():
             os.mkfifo(path)
-            path.chmod(0o644)  # whatever user the image runs as may read it
+            # 0644 whatever the umask, so whatever user the image runs as may read it; set on
+            # the FIFO itself (opened without following links, without waiting for a writer).
+            fifo = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW)
+            try:
+                if stat.S_ISFIFO(os.fstat(fifo).st_mode):
+                    os.fchmod(fifo, 0o644)
+            finally:
+                os.close(fifo)
         return path
 
     def start(self) -> PipeFeeder:
@@ -244,20 +252,26 @@ class PipeFeeder:
         except StorageFailure as exc:
             log.warning("Pipe channel %s: %s", self.channel.name, exc)
             self.error = exc
-        except OSError as exc:  # the workspace went away under us: the attempt is over
+        except Exception as exc:  # a full disk, a FIFO swapped for something else: fail
             if not self._stopping.is_set():
                 log.warning("Pipe channel %s stopped: %s", self.channel.name, exc)
+                self.error = StorageUnavailable(f"Pipe channel {self.channel.name}: {exc}")
 
     def _feed(self, path: Path) -> None:
         """One epoch into its FIFO. The next epoch's FIFO is made before this one is closed:
         a reader that sees the end of `train_0` finds `train_1` already there."""
-        descriptor = os.open(path, os.O_WRONLY)  # blocks until the container opens it
+        # Blocks until the container opens it. The container can write to this folder: a
+        # FIFO it swapped for a symlink is never followed, and nothing else is written to.
+        descriptor = os.open(path, os.O_WRONLY | os.O_NOFOLLOW)
+        if not stat.S_ISFIFO(os.fstat(descriptor).st_mode):
+            os.close(descriptor)
+            raise StorageFailure(f"{path.name} is no longer the FIFO the platform made")
         try:
             if not self._stopping.is_set():
                 self._write_epoch(descriptor)
         except BrokenPipeError:
             log.info("Pipe channel %s epoch %d closed early", self.channel.name, self.epoch)
-        except StorageFailure:
+        except Exception:
             # Held open: the container waits for more rather than take a short epoch for a
             # whole one, until the supervisor sees `error` and ends the attempt.
             self._held = descriptor
@@ -306,7 +320,9 @@ class PipeFeeder:
             if thread is None or not thread.is_alive():
                 break
             with contextlib.suppress(OSError):
-                reader = os.open(self._fifo(self.epoch), os.O_RDONLY | os.O_NONBLOCK)
+                reader = os.open(
+                    self._fifo(self.epoch), os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW
+                )
                 os.close(reader)
             thread.join(timeout=0.2)
         else:
@@ -320,7 +336,8 @@ class PipeFeeder:
             self._held = None
 
     def remove(self) -> None:
+        own = re.compile(rf"{re.escape(self.channel.name)}_\d+")  # not channel `train_x`'s
         with contextlib.suppress(OSError):
             for path in self.directory.glob(f"{self.channel.name}_*"):
-                if stat.S_ISFIFO(path.lstat().st_mode):
+                if own.fullmatch(path.name) and stat.S_ISFIFO(path.lstat().st_mode):
                     path.unlink()

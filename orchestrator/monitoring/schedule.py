@@ -41,9 +41,21 @@ class Schedule:
     def next_slot(self, after: float) -> float:
         """The first scheduled time (epoch seconds, on the hour) strictly after `after`."""
         hour = math.floor(after / HOUR) + 1
-        while (hour % 24 - self.first) % self.every != 0:
+        while not self._runs_at(hour % 24):
             hour += 1
         return hour * HOUR
+
+    def latest_slot(self, due: float, now: float) -> float:
+        """The last scheduled time at or before `now`, from the slot `due` on: a schedule that
+        missed several runs its latest one."""
+        slot = due
+        while (following := self.next_slot(slot)) <= now:
+            slot = following
+        return slot
+
+    def _runs_at(self, hour: int) -> bool:
+        """cron's H/N: H, H+N, ... up to 23 (never the hours before H)."""
+        return hour >= self.first and (hour - self.first) % self.every == 0
 
 
 def parse_schedule(expression: str) -> Schedule:

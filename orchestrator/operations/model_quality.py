@@ -162,6 +162,7 @@ def _rule_errors(request: Mapping[str, Any]) -> list[str]:
         if job_input[source].get("S3InputMode") == "Pipe":
             errors.append(f"{where}.S3InputMode Pipe {NOT_YET}; use File")
     batch = job_input.get("BatchTransformInput") or {}
+    errors += _offset_errors(batch)
     formats = [k for k in ("Csv", "Json", "Parquet") if k in (batch.get("DatasetFormat") or {})]
     if batch and len(formats) != 1:
         errors.append(
@@ -181,6 +182,19 @@ def _rule_errors(request: Mapping[str, Any]) -> list[str]:
             " orchestrator knows"
         )
     return errors
+
+
+def _offset_errors(batch: Mapping[str, Any]) -> list[str]:
+    from orchestrator.monitoring.schedule import ScheduleError, window
+
+    start, end = batch.get("StartTimeOffset"), batch.get("EndTimeOffset")
+    if not (start or end):
+        return []
+    try:
+        window(0.0, start, end)
+    except ScheduleError as exc:
+        return [f"ModelQualityJobInput.BatchTransformInput offsets: {exc}"]
+    return []
 
 
 def _local_path_errors(local: str, field: str) -> list[str]:

@@ -56,14 +56,20 @@ def run_due(
             continue
         started += 1
         try:
+            if not schedule.one_time:  # the latest missed slot, not the oldest
+                latest = schedule.latest_slot(slot, now)
+                if latest != slot:
+                    schedules.move_execution(record.name, slot, latest)
+                    slot = latest
             definition = definitions.get(record.definition, MODEL_QUALITY)
             if definition is None:
                 raise ValidationError(f"the job definition {record.definition!r} is gone")
             job = start_execution(record, definition, slot, objects, submit)
             schedules.settle_execution(record.name, slot, job)
-        except OrchestratorError as exc:
+        except Exception as exc:  # bad offsets, malformed records: the execution fails, said
             log.warning("monitoring schedule %s at %s: %s", record.name, slot, exc)
-            schedules.settle_execution(record.name, slot, None, str(exc)[:1024])
+            reason = str(exc) if isinstance(exc, OrchestratorError | ValueError) else repr(exc)
+            schedules.settle_execution(record.name, slot, None, reason[:1024])
     return started
 
 

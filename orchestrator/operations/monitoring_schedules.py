@@ -16,7 +16,13 @@ from typing import Any
 from orchestrator.clock import Clock
 from orchestrator.config import Settings
 from orchestrator.errors import ResourceInUse, ResourceNotFound, StorageFailure, ValidationError
-from orchestrator.monitoring.schedule import NOW, ScheduleError, parse_offset, parse_schedule
+from orchestrator.monitoring.schedule import (
+    NOW,
+    ScheduleError,
+    parse_offset,
+    parse_schedule,
+    window,
+)
 from orchestrator.operations.model_quality import MODEL_QUALITY, find
 from orchestrator.operations.training_jobs import epoch_filter
 from orchestrator.storage.protocol import ObjectStore
@@ -107,6 +113,8 @@ def _first_slot(schedule: dict[str, Any], now: float) -> float:
         for field, value in (("DataAnalysisStartTime", start), ("DataAnalysisEndTime", end)):
             if value:
                 parse_offset(str(value), f"ScheduleConfig.{field}")
+        if start and end:
+            window(0.0, str(start), str(end))  # the start before the end
     except ScheduleError as exc:
         raise ValidationError(str(exc)) from None
     return now if parsed.one_time else parsed.next_slot(now)

@@ -248,6 +248,15 @@ class ScheduleStore:
             )
         return True
 
+    def move_execution(self, name: str, slot: float, latest: float) -> None:
+        """The claimed execution runs for a later slot (the latest one missed)."""
+        with self.db.write() as conn:
+            conn.execute(
+                "UPDATE monitoring_executions SET scheduled_time = ?"
+                " WHERE schedule = ? AND scheduled_time = ?",
+                (latest, name, slot),
+            )
+
     def settle_execution(
         self, name: str, slot: float, job: str | None, failure: str | None = None
     ) -> None:

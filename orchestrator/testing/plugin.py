@@ -118,8 +118,10 @@ def _session(config: pytest.Config) -> TestSession:
     return config.stash[_SESSION]
 
 
+@pytest.hookimpl(trylast=True)
 def pytest_sessionfinish(session: pytest.Session) -> None:
-    """Last resort, also after a KeyboardInterrupt: nothing of the session stays."""
+    """Last resort, also after a KeyboardInterrupt: nothing of the session stays. Last, so
+    session fixtures (the endpoint's store) are torn down before their folder goes."""
     config = session.config
     if _SESSION in config.stash:
         runtime, _ = _docker(config)

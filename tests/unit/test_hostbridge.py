@@ -43,3 +43,10 @@ def test_the_credentials_document_is_what_the_container_provider_reads() -> None
         "Token": "",
         "Expiration": "2026-12-02T11:00:00Z",
     }
+
+
+def test_temporary_credentials_are_never_handed_on_past_their_expiry() -> None:
+    now = datetime.datetime(2026, 12, 2, 10, 0, tzinfo=datetime.UTC)
+    soon = now + datetime.timedelta(minutes=20)
+    frozen = SimpleNamespace(access_key="ASIA", secret_key="s", token="t")
+    assert credentials_document(frozen, now, soon)["Expiration"] == "2026-12-02T10:20:00Z"

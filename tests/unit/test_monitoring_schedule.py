@@ -113,3 +113,15 @@ def test_json_and_base64_outputs_are_decoded() -> None:
 )  # fmt: skip
 def test_attributes_become_paths_into_the_merged_record(attribute: str | None, path: str) -> None:
     assert attribute_path(attribute) == path
+
+
+def test_h_slash_n_never_runs_before_its_first_hour() -> None:
+    schedule = parse_schedule("cron(0 8/6 ? * * *)")
+    assert schedule.next_slot(_at(0, 30)) == _at(8)  # not 02:00
+    assert schedule.next_slot(_at(20, 30)) == _at(8) + 24 * HOUR
+
+
+def test_a_schedule_that_missed_slots_runs_its_latest() -> None:
+    hourly = parse_schedule("cron(0 * ? * * *)")
+    assert hourly.latest_slot(_at(1), _at(9, 10)) == _at(9)
+    assert hourly.latest_slot(_at(9), _at(9, 10)) == _at(9)

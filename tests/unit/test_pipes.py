@@ -171,3 +171,19 @@ def test_a_store_failure_fails_the_feed_and_never_ends_the_epoch_short(
     feeder.stop()
     reader.join(BOUND)
     assert got == [b"first"]
+
+
+def test_a_fifo_swapped_for_a_symlink_is_never_written_through(
+    store: LocalObjectStore, feed: object, tmp_path: Path
+) -> None:
+    _put(store, "data/a", b"payload")
+    victim = tmp_path / "victim.txt"
+    victim.write_text("the host's file")
+    feeder = feed(_channel())  # type: ignore[operator]
+    directory = tmp_path / "data"
+    assert _read_epoch(directory, "train_0") == b"payload"
+    _wait_for((directory / "train_1").exists, "the next epoch's FIFO")
+    (directory / "train_1").unlink()
+    (directory / "train_1").symlink_to(victim)  # a hostile container's move
+    feeder.stop()  # whether it was already waiting on the old FIFO or found the link
+    assert victim.read_text() == "the host's file"
