@@ -221,12 +221,7 @@ class Orchestrator:
         """Block until the processing job ends and its supervisor is done; its description."""
         from orchestrator.operations import processing_jobs as processing
 
-        deadline = None if timeout is None else time.monotonic() + timeout
-        stored = processing.find(self.store, name).name
-        while not self.settled(stored):
-            if deadline is not None and time.monotonic() > deadline:
-                break
-            time.sleep(0.2)
+        self._until_settled(processing.find(self.store, name).name, timeout)
         return self.describe_processing_job(name)
 
     def delete_training_job(self, name: str) -> None:
@@ -241,13 +236,16 @@ class Orchestrator:
 
     def wait(self, name: str, timeout: float | None = None, poll: float = 0.2) -> dict[str, Any]:
         """Block until the job ends (whichever process runs it); return its description."""
+        self._until_settled(name, timeout, poll)
+        return self.describe_training_job(name)
+
+    def _until_settled(self, stored: str, timeout: float | None, poll: float = 0.2) -> None:
+        """Until the job (by its stored name) has ended and its supervisor is done, or the
+        timeout has passed."""
         deadline = None if timeout is None else time.monotonic() + timeout
-        while True:
-            description = self.describe_training_job(name)
-            if self.settled(name):
-                return description
+        while not self.settled(stored):
             if deadline is not None and time.monotonic() > deadline:
-                return description
+                return
             time.sleep(poll)
 
     def log_events(

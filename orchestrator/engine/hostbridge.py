@@ -9,8 +9,8 @@ as a file. Ours does the same, so unmodified boto3 code in the image works:
   whose gateway (this machine's side of the bridge) is 169.254.170.2: the one address besides
   loopback where botocore's container provider accepts plain http (its `_ALLOWED_HOSTS`);
 - on that address, in this process, a credentials endpoint answering each running host with
-  this process's own credentials (boto3's chain, refreshed on every request) when it shows the
-  token its container was given; the token stops working when the host's attempt ends;
+  this process's own credentials (boto3's chain, resolved once; temporary ones refresh) when
+  it shows the token its container was given; the token stops working when the attempt ends;
 - when AWS_ENDPOINT_URL_S3 is on this machine's loopback (a MinIO or moto in CI), which no
   container can reach, a relay on the same address to it, and the container gets
   `AWS_ENDPOINT_URL_S3=http://host.docker.internal:<relay>` with host.docker.internal mapped to
@@ -106,6 +106,10 @@ class HostBridge:
     """The credentials endpoint and the store relay of this process (one for all engines)."""
 
     def __init__(self) -> None:
+        import boto3
+
+        # boto3's chain, resolved once; its credentials refresh themselves when temporary.
+        self.session: Any = boto3.session.Session()
         self.tokens: set[str] = set()
         self.relays: dict[tuple[str, int], _Relay] = {}
         self._lock = threading.Lock()
@@ -130,7 +134,7 @@ class HostBridge:
             ),
             "AWS_CONTAINER_AUTHORIZATION_TOKEN": token,
         }
-        region = _region()
+        region = self.session.region_name
         if region:
             environment["AWS_REGION"] = environment["AWS_DEFAULT_REGION"] = region
         hosts: dict[str, str] = {}
@@ -164,13 +168,6 @@ class HostBridge:
             relay.close()
 
 
-def _region() -> str | None:
-    import boto3
-
-    region = boto3.session.Session().region_name
-    return str(region) if region else None
-
-
 class _CredentialsServer(ThreadingHTTPServer):
     daemon_threads = True
 
@@ -189,9 +186,7 @@ class _CredentialsHandler(BaseHTTPRequestHandler):
         if not self.server.bridge.allowed(self.headers.get("Authorization")):
             self._answer(403, {"message": "this token belongs to no running training host"})
             return
-        import boto3
-
-        found = boto3.session.Session().get_credentials()
+        found = self.server.bridge.session.get_credentials()
         if found is None:
             self._answer(404, {"message": "the orchestrator has no AWS credentials to share"})
             return

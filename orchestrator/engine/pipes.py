@@ -83,7 +83,7 @@ def augmented_lines(objects: ObjectStore, channel: ChannelSpec) -> list[list[Pie
     streamed as it is, others are streamed as their value (a string's text, else its JSON).
     Attributes not named are ignored; a line lacking one is the request's error."""
     with objects.open_object(channel.uri) as stream:
-        text = _read_all(stream).decode("utf-8", errors="replace")
+        text = stream.read().decode("utf-8", errors="replace")
     lines: list[list[Piece]] = []
     for number, line in enumerate(text.splitlines(), start=1):
         if line.strip():
@@ -113,13 +113,6 @@ def _attributes(line: str, number: int, channel: ChannelSpec) -> list[Piece]:
         else:
             pieces.append(Piece(data=json.dumps(value, separators=(",", ":")).encode()))
     return pieces
-
-
-def _read_all(stream: Readable) -> bytes:
-    chunks = []
-    while chunk := stream.read(CHUNK_BYTES):
-        chunks.append(chunk)
-    return b"".join(chunks)
 
 
 def epoch_chunks(

@@ -125,10 +125,7 @@ def _texts(objects: ObjectStore, uri: str) -> list[str]:
     texts = []
     for _, object_uri in objects.list_objects(uri):
         with objects.open_object(object_uri) as body:
-            chunks = []
-            while chunk := body.read(1 << 20):
-                chunks.append(chunk)
-        texts.append(b"".join(chunks).decode("utf-8", errors="replace"))
+            texts.append(body.read().decode("utf-8", errors="replace"))
     return texts
 
 

@@ -41,6 +41,7 @@ from orchestrator.testing.sessions import (
     TestSession,
     default_base,
     reap_dead_sessions,
+    reap_store,
 )
 
 if TYPE_CHECKING:
@@ -140,17 +141,7 @@ def _close(config: pytest.Config, orch: Orchestrator) -> None:
     orch.close()
     runtime, _ = _docker(config)
     if runtime is not None:
-        reap_store(runtime, orch.settings.home)
-
-
-def reap_store(runtime: DockerRuntime, home: Path) -> None:
-    from orchestrator.runtime.protocol import LABEL_STORE
-
-    labels = {LABEL_STORE: str(home / "orchestrator.db")}
-    for container in runtime.find(labels):
-        runtime.remove(container.id)
-    for network in runtime.find_networks(labels):
-        runtime.remove_network(network.id)
+        reap_store(runtime, orch.settings.database_path)
 
 
 @pytest.fixture

@@ -67,18 +67,22 @@ def stores_under(root: Path) -> list[Path]:
 
 def reap(root: Path, runtime: DockerRuntime) -> int:
     """Remove the containers, networks and images of the session in `root`."""
+    removed = sum(reap_store(runtime, database) for database in stores_under(root))
+    return removed + runtime.remove_images({LABEL_SESSION: root.name})
+
+
+def reap_store(runtime: DockerRuntime, database: Path) -> int:
+    """Remove one store's containers, then its networks (labelled with its database path)."""
     removed = 0
-    for database in stores_under(root):
-        labels = {LABEL_STORE: str(database)}
-        for container in runtime.find(labels):
-            with contextlib.suppress(Exception):  # gone meanwhile
-                runtime.remove(container.id)
-                removed += 1
-        for network in runtime.find_networks(labels):
-            with contextlib.suppress(Exception):
-                runtime.remove_network(network.id)
-                removed += 1
-    removed += runtime.remove_images({LABEL_SESSION: root.name})
+    labels = {LABEL_STORE: str(database)}
+    for container in runtime.find(labels):
+        with contextlib.suppress(Exception):  # gone meanwhile
+            runtime.remove(container.id)
+            removed += 1
+    for network in runtime.find_networks(labels):
+        with contextlib.suppress(Exception):
+            runtime.remove_network(network.id)
+            removed += 1
     return removed
 
 
