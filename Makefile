@@ -7,6 +7,7 @@ EXAMPLE_IMAGE := orchestrator/linear-regression:latest
 DISTRIBUTED_IMAGE := orchestrator/distributed-regression:latest
 TEST_IMAGE := orchestrator/testbox:latest
 MODEL_QUALITY_IMAGE := orchestrator/model-quality:latest
+SWARM_HELPER_IMAGE := orchestrator/swarm-helper:latest
 EXAMPLE := examples/linear-regression
 
 .PHONY: install images run test unit integration lint typecheck bench bench-search clean
@@ -26,7 +27,8 @@ images:
 	docker build --quiet --build-arg BASE_IMAGE=$$base -t $(DISTRIBUTED_IMAGE) containers/distributed-regression >/dev/null && \
 	docker build --quiet --build-arg BASE_IMAGE=$$base -t $(TEST_IMAGE) containers/testbox >/dev/null && \
 	docker build --quiet --build-arg BASE_IMAGE=$$base -t $(MODEL_QUALITY_IMAGE) containers/model-quality >/dev/null && \
-	echo "built $(EXAMPLE_IMAGE) $(DISTRIBUTED_IMAGE) $(TEST_IMAGE) $(MODEL_QUALITY_IMAGE)"
+	docker build --quiet --build-arg BASE_IMAGE=$$base -t $(SWARM_HELPER_IMAGE) containers/swarm-helper >/dev/null && \
+	echo "built $(EXAMPLE_IMAGE) $(DISTRIBUTED_IMAGE) $(TEST_IMAGE) $(MODEL_QUALITY_IMAGE) $(SWARM_HELPER_IMAGE)"
 
 run: install images
 	$(BIN)/orchestrator upload $(EXAMPLE)/data s3://examples/linear-regression/train

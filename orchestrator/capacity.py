@@ -7,17 +7,31 @@ devices handed out by UUID (orchestrator/gpus.py picks them); CPUs and memory ar
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from orchestrator.gpus import plural
+from orchestrator.gpus import pick, plural
 from orchestrator.instances import GIB, resources_of
+from orchestrator.runtime.protocol import Node
 
 # A 2-core laptop or CI runner still runs four ml.m5.large jobs (2 vCPUs each) side by side:
 # their containers keep their CPU limits and share the cores, slower but concurrent, which is
 # what local runs and container tests want. Set ORCHESTRATOR_CPU_OVERCOMMIT=1 to reserve whole
 # CPUs, as the cloud does.
 DEFAULT_CPU_OVERCOMMIT = 4.0
+
+
+@dataclass(frozen=True)
+class NodeCapacity:
+    """One node of a cluster (a Swarm node): what it may hand out (CPUs overcommitted as the
+    host's are), its real size, and its GPUs by UUID."""
+
+    id: str
+    name: str
+    cpus: float
+    memory_bytes: int
+    host_cpus: float
+    gpus: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -32,9 +46,15 @@ class Capacity:
     host_memory_bytes: int
     gpus: tuple[str, ...] = ()
     strict_gpus: bool = False
+    # A cluster's nodes: each host of a job is placed on one of them (place()); empty for a
+    # single engine, where the numbers above are the one host's.
+    nodes: tuple[NodeCapacity, ...] = ()
 
     def describe(self) -> str:
-        return _amount(self.cpus, self.memory_bytes, len(self.gpus))
+        amount = _amount(self.cpus, self.memory_bytes, len(self.gpus))
+        if self.nodes:
+            return f"{amount} on {len(self.nodes)} node{'s' if len(self.nodes) > 1 else ''}"
+        return amount
 
 
 @dataclass(frozen=True)
@@ -79,6 +99,28 @@ def host_capacity(
     base_cpus = cpus if cpus is not None else host_cpus
     memory = int(memory_gib * GIB) if memory_gib is not None else host_memory_bytes
     return Capacity(base_cpus * overcommit, memory, base_cpus, memory, tuple(gpus), strict_gpus)
+
+
+def cluster_capacity(
+    nodes: Sequence[Node], overcommit: float | None = None, strict_gpus: bool = False
+) -> Capacity:
+    """A cluster's capacity: every node's, overcommitted as one host's is, and their sum (a
+    job as a whole asks at most for all of it; each host is then placed on one node). The GPUs
+    are the UUIDs the nodes' `orchestrator.gpus` labels list."""
+    factor = DEFAULT_CPU_OVERCOMMIT if overcommit is None else overcommit
+    shares = tuple(
+        NodeCapacity(n.id, n.name, n.cpus * factor, n.memory_bytes, float(n.cpus), n.gpus)
+        for n in nodes
+    )
+    return Capacity(
+        cpus=sum(n.cpus for n in shares),
+        memory_bytes=sum(n.memory_bytes for n in shares),
+        host_cpus=sum(n.host_cpus for n in shares),
+        host_memory_bytes=sum(n.memory_bytes for n in shares),
+        gpus=tuple(g for n in shares for g in n.gpus),
+        strict_gpus=strict_gpus,
+        nodes=shares,
+    )
 
 
 def demand_of(instance_type: str, instance_count: int, capacity: Capacity) -> Demand:
@@ -157,3 +199,93 @@ def never_fits(demand: Demand, capacity: Capacity) -> str | None:
             " ORCHESTRATOR_CPU_OVERCOMMIT)"
         )
     return None
+
+
+# -- a cluster: each host of a job on a node ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class HostPlacement:
+    """Where one host runs: the node's id, the GPUs (UUIDs) it gets there, and its share."""
+
+    node: str
+    gpus: tuple[str, ...]
+    cpus: float
+    memory_bytes: int
+
+
+Placement = dict[str, HostPlacement]
+
+
+def host_demand(instance_type: str, node: NodeCapacity, strict_gpus: bool, mine: int = 0) -> Demand:
+    """One host's share of a node: its instance type capped at the node, as on one machine.
+    `mine`: the node's GPUs other hosts of the same job already took (not strict: a host past
+    the node's last GPU gets none, rather than waiting for ever)."""
+    wanted = resources_of(instance_type)
+    gpus = wanted.gpus if strict_gpus else min(wanted.gpus, len(node.gpus) - mine)
+    return Demand(
+        min(float(wanted.vcpus), node.host_cpus),
+        min(wanted.memory_bytes, node.memory_bytes),
+        gpus,
+        wanted.gpus,
+    )
+
+
+def place(
+    hosts: Sequence[tuple[str, str]],
+    nodes: Sequence[NodeCapacity],
+    used: Mapping[str, Demand],
+    held_gpus: set[str],
+    strict_gpus: bool = False,
+) -> Placement | None:
+    """Every host (name, instance type) of a job on a node, or None while they do not all fit
+    (gang placement). Hosts go largest first, each to the node with the most CPUs left where
+    it fits: a job spreads over the nodes, as SageMaker's instances are separate machines, and
+    a node's GPUs go to one host at a time. As on one machine, hosts of a job bigger than the
+    cluster share a node that no other job uses, their containers keeping their limits."""
+    left = {n.id: used.get(n.id, Demand(0, 0)) for n in nodes}
+    taken = set(held_gpus)
+    placement: Placement = {}
+    by_size = sorted(hosts, key=lambda h: -resources_of(h[1]).vcpus)
+    for host, instance_type in by_size:
+        best: tuple[NodeCapacity, Demand, tuple[str, ...]] | None = None
+        for node in nodes:
+            mine = sum(1 for p in placement.values() for g in p.gpus if g in node.gpus)
+            want = host_demand(instance_type, node, strict_gpus, mine)
+            alone = used.get(node.id, Demand(0, 0)).cpus == 0  # no other job's share there
+            if not alone and not fits(want, left[node.id], _as_capacity(node)):
+                continue
+            chosen = pick(want.gpus, node.gpus, taken)
+            if chosen is None:
+                continue
+            room = node.cpus - left[node.id].cpus
+            if best is None or room > best[0].cpus - left[best[0].id].cpus:
+                best = (node, want, chosen)
+        if best is None:
+            return None
+        node, want, chosen = best
+        left[node.id] = left[node.id].plus(want)
+        taken.update(chosen)
+        placement[host] = HostPlacement(node.id, chosen, want.cpus, want.memory_bytes)
+    return placement
+
+
+def never_placed(
+    hosts: Sequence[tuple[str, str]], nodes: Sequence[NodeCapacity], strict_gpus: bool
+) -> str | None:
+    """Why a job could not be placed even on idle nodes (CapacityError), or None."""
+    if not nodes:
+        return "the swarm has no node that is ready and active"
+    if place(hosts, nodes, {}, set(), strict_gpus) is not None:
+        return None
+    most = max(len(n.gpus) for n in nodes)
+    asked = max(resources_of(t).gpus for _, t in hosts)
+    return (
+        f"a host of the job needs {plural(asked)} and no node of the swarm has more than"
+        f" {most} left beside the job's other hosts (ORCHESTRATOR_GPUS_STRICT is set; GPU"
+        " nodes carry their GPUs' UUIDs in the orchestrator.gpus label)"
+    )
+
+
+def _as_capacity(node: NodeCapacity) -> Capacity:
+    return Capacity(node.cpus, node.memory_bytes, node.host_cpus, node.memory_bytes, node.gpus)

@@ -50,6 +50,13 @@ class Settings:
     gpus_strict: bool = False
     # Where s3:// lives: `local` (a directory under the home) or `s3` (boto3's configuration).
     object_store: str = "local"
+    # Where host containers run: `docker` (the local engine) or `swarm` (the services of the
+    # Swarm this engine manages; docs/many-hosts.md). On a node other than this machine, a
+    # host run's files travel through `swarm_staging` (s3://bucket/prefix, on the S3 store)
+    # into a folder under `swarm_node_dir` on that node.
+    runtime: str = "docker"
+    swarm_staging: str | None = None
+    swarm_node_dir: str = "/var/lib/orchestrator-swarm"
 
     @property
     def warm_pools_root(self) -> Path:
@@ -128,7 +135,28 @@ def settings_from_env(env: Mapping[str, str] | None = None) -> Settings:
         gpus=parse_setting(env.get("ORCHESTRATOR_GPUS")),
         gpus_strict=_flag(env, "ORCHESTRATOR_GPUS_STRICT"),
         object_store=_choice(env, "ORCHESTRATOR_OBJECT_STORE", ("local", "s3")),
+        runtime=_choice(env, "ORCHESTRATOR_RUNTIME", ("docker", "swarm")),
+        swarm_staging=_s3_prefix(env, "ORCHESTRATOR_SWARM_STAGING"),
+        swarm_node_dir=_absolute(env, "ORCHESTRATOR_SWARM_NODE_DIR", "/var/lib/orchestrator-swarm"),
     )
+
+
+def _s3_prefix(env: Mapping[str, str], name: str) -> str | None:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return None
+    if not raw.startswith("s3://") or not raw[5:].split("/")[0]:
+        raise ValidationError(f"{name} must be an s3://bucket/prefix URI, got {raw!r}")
+    return raw
+
+
+def _absolute(env: Mapping[str, str], name: str, default: str) -> str:
+    raw = env.get(name, "").strip() or default
+    if not raw.startswith("/") or raw.rstrip("/").count("/") < 2:
+        raise ValidationError(
+            f"{name} must be an absolute path below a folder every node has, got {raw!r}"
+        )
+    return raw.rstrip("/")
 
 
 def _choice(env: Mapping[str, str], name: str, options: tuple[str, ...]) -> str:

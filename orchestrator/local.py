@@ -13,7 +13,7 @@ from orchestrator.config import Settings, settings_from_env
 from orchestrator.engine.context import EngineContext
 from orchestrator.engine.engine import Engine
 from orchestrator.engine.logs import HostLineCallback, read_log
-from orchestrator.errors import ValidationError, training_job_not_found
+from orchestrator.errors import HostMisconfigured, ValidationError, training_job_not_found
 from orchestrator.gpus import GpuInventory, inventory
 from orchestrator.lifecycle import is_terminal
 from orchestrator.metrics import operations
@@ -74,9 +74,7 @@ class Orchestrator:
         """Created on first use, so read-only calls never need a Docker daemon."""
         if self._engine is None:
             if self._runtime is None:
-                from orchestrator.runtime.docker import DockerRuntime
-
-                self._runtime = DockerRuntime()
+                self._runtime = make_runtime(self.settings, self.objects)
             ctx = EngineContext(
                 self.settings, self.store, self._runtime, self.objects, self.clock, self.metrics
             )
@@ -378,3 +376,28 @@ class Orchestrator:
         """Stop the engine loop (running jobs are left to their supervisors)."""
         if self._engine is not None:
             self._engine.close()
+
+
+def make_runtime(settings: Settings, objects: ObjectStore) -> Runtime:
+    """Docker imported only here, on first need (read-only calls never load it)."""
+    if settings.runtime != "swarm":
+        from orchestrator.runtime.docker import DockerRuntime
+
+        return DockerRuntime()
+    from orchestrator.runtime.staging import Staging
+    from orchestrator.runtime.swarm import SwarmRuntime
+
+    staging = None
+    if settings.object_store == "s3" and settings.swarm_staging is not None:
+        client = getattr(objects, "client", None)
+        staging = Staging(client, settings.swarm_staging, settings.swarm_node_dir)
+    runtime = SwarmRuntime(staging=staging)
+    remote = [node.name for node in runtime.nodes() if not node.local]
+    if remote and staging is None:
+        raise HostMisconfigured(
+            f"the swarm has nodes other than this machine ({', '.join(remote)}), which cannot"
+            " read this machine's folders: set ORCHESTRATOR_OBJECT_STORE=s3 and"
+            " ORCHESTRATOR_SWARM_STAGING=s3://bucket/prefix (a bucket every node reaches);"
+            " the local directory store works only on a swarm of this machine alone"
+        )
+    return runtime

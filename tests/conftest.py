@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -53,6 +54,31 @@ def _remove_host_bridge(client: object) -> None:
         if network.name == NETWORK and not network.attrs.get("Containers"):
             with contextlib.suppress(docker.errors.APIError):  # joined meanwhile: theirs now
                 network.remove()
+
+
+SWARM_HELPER_IMAGE = "orchestrator/swarm-helper:latest"
+
+
+@pytest.fixture(scope="session")
+def swarm(docker_client: object) -> Iterator[object]:
+    """The local engine as a single-node Swarm manager, for the Swarm runtime's tests:
+    initialised here if the engine is in no swarm, and left again at the end, so the engine
+    is left exactly as found. An engine that is a worker of another swarm is not touched."""
+    client: Any = docker_client
+    state = client.info()["Swarm"]
+    made = False
+    if state.get("LocalNodeState") == "inactive":
+        client.swarm.init(advertise_addr="127.0.0.1", listen_addr="127.0.0.1:2377")
+        made = True
+    elif not state.get("ControlAvailable"):
+        _unavailable("this Docker engine is in a swarm but not a manager of it")
+    try:
+        client.images.get(SWARM_HELPER_IMAGE)
+    except Exception:
+        _unavailable(f"image {SWARM_HELPER_IMAGE} is missing: run `make images`")
+    yield client
+    if made:
+        client.swarm.leave(force=True)
 
 
 @pytest.fixture(scope="session")

@@ -6,7 +6,7 @@ import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from orchestrator.capacity import Capacity, host_capacity
+from orchestrator.capacity import Capacity, cluster_capacity, host_capacity
 from orchestrator.clock import Clock
 from orchestrator.config import Settings
 from orchestrator.errors import HostMisconfigured, ValidationError
@@ -63,6 +63,9 @@ class EngineContext:
     def capacity(self, with_gpus: bool = True) -> Capacity:
         """What the scheduler may hand out: the host, or ORCHESTRATOR_CPUS/_MEMORY_GIB, and
         the GPUs (left out, not detected, for a job that needs none)."""
+        nodes = self.runtime.nodes()
+        if nodes:
+            return cluster_capacity(nodes, self.settings.cpu_overcommit, self.settings.gpus_strict)
         cpus, memory = self.host()
         s = self.settings
         gpus = self.gpus().uuids if with_gpus else ()

@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
+from orchestrator.capacity import Placement
 from orchestrator.engine.context import EngineContext
 from orchestrator.engine.hostrun import HostRunner
 from orchestrator.engine.logs import HostLineCallback
@@ -67,12 +68,15 @@ class HostGroup:
         gpus: Sequence[str] = (),
         on_line: HostLineCallback | None = None,
         pool: WarmPool | None = None,
+        placement: Placement | None = None,
     ) -> None:
         self.ctx = ctx
         self.spec = spec
         self.attempt = attempt
         self.network = network_name(spec, attempt, ctx.store_tag) if spec.distributed else None
         shares = split_gpus(gpus, [resources_of(h.instance_type).gpus for h in spec.hosts])
+        if placement:  # a cluster: each host's node and its GPUs there, from the ledger
+            shares = [placement[h.name].gpus for h in spec.hosts]
         self.runners = [
             HostRunner(
                 ctx,
@@ -83,6 +87,7 @@ class HostGroup:
                 cache=cache_dir(pool, host.name) if pool is not None else None,
                 gpus=share,
                 network=self.network,
+                node=placement[host.name].node if placement else None,
             )
             for host, share in zip(spec.hosts, shares, strict=True)
         ]

@@ -26,7 +26,7 @@ from orchestrator.engine.manifests import download_manifest
 from orchestrator.engine.placement import SHARDED, container_spec, mounted
 from orchestrator.engine.recording import MetricRecorder
 from orchestrator.engine.workspace import Workspace, channels_of
-from orchestrator.errors import RuntimeFailure, StorageFailure
+from orchestrator.errors import HostMisconfigured, RuntimeFailure, StorageFailure
 from orchestrator.gpus import simulated_nvidia_smi
 from orchestrator.metrics.scraper import Scraper
 from orchestrator.runtime.protocol import LABEL_ATTEMPT, LABEL_HOST, ExitStatus
@@ -53,8 +53,10 @@ class HostRunner:
         cache: Path | None = None,
         gpus: tuple[str, ...] = (),
         network: str | None = None,
+        node: str | None = None,
     ) -> None:
         self.ctx = ctx
+        self.node = node  # the cluster node the ledger placed this host on
         self.cache = cache  # the warm pool's persistent cache, if the job has a pool
         self.gpus = gpus  # the UUIDs the ledger granted this host
         self.network = network  # the job's network, for a distributed job
@@ -97,6 +99,7 @@ class HostRunner:
         CheckpointConfig.S3Uri holds into LocalPath."""
         for channel in channels_of(self.spec, self.host):
             if channel.input_mode == "Pipe":
+                self._refuse_remote_pipe(channel)
                 self._pipe_feeder(channel)  # listed now: a bad prefix fails while downloading
                 continue
             if mounted(self.spec, channel) and self.ctx.objects.local_directory(channel.uri):
@@ -127,6 +130,20 @@ class HostRunner:
             return None
         receivers = [h.name for h in self.spec.hosts if channel.reaches(h.group)]
         return receivers.index(self.host), len(receivers)
+
+    def _refuse_remote_pipe(self, channel: ChannelSpec) -> None:
+        """A Pipe channel's FIFOs are fed by this process: a host on another node could
+        never read them."""
+        if self.node is None:
+            return
+        node = next((n for n in self.ctx.runtime.nodes() if n.id == self.node), None)
+        if node is None or not node.local:
+            raise HostMisconfigured(
+                f"channel {channel.name} is in Pipe mode, which this orchestrator feeds from this"
+                f" machine, and {self.host} was placed on swarm node"
+                f" {node.name if node else self.node}: use File or FastFile mode on a swarm"
+                " of several machines"
+            )
 
     def _pipe_feeder(self, channel: ChannelSpec) -> PipeFeeder:
         from orchestrator.engine.pipes import PipeFeeder, pieces_of
@@ -207,6 +224,7 @@ class HostRunner:
             self._simulated_nvidia_smi(),
             self.network,
             self._store_access(),
+            self.node,
         )
         self.container_id = self.ctx.runtime.create(spec)
         self.ctx.runs.set_container(self.spec.name, self.attempt, self.host, self.container_id)
@@ -223,8 +241,11 @@ class HostRunner:
 
     def _store_access(self) -> StoreAccess | None:
         """The object store and credentials, for a container that calls S3 itself: on the S3
-        store, unless the job is isolated (hostbridge.py)."""
+        store, unless the job is isolated (hostbridge.py). Not on a Swarm node: the bridge is
+        this machine's, and a service joins only the swarm's networks (docs/many-hosts.md)."""
         if self.ctx.settings.object_store != "s3" or self.spec.network_isolation:
+            return None
+        if self.node is not None:
             return None
         from orchestrator.engine.hostbridge import host_bridge
 

@@ -100,6 +100,7 @@ def container_spec(
     nvidia_smi: Path | None = None,
     network: str | None = None,
     access: StoreAccess | None = None,
+    node: str | None = None,
 ) -> ContainerSpec:
     """`gpus`: the UUIDs the ledger granted; `nvidia_smi`: the simulated one, in simulate mode;
     `network`: the job's own network, where a distributed job's hosts find each other;
@@ -140,4 +141,6 @@ def container_spec(
         network_aliases=[host] if network is not None else [],
         extra_networks=extra_networks,
         extra_hosts=dict(access.extra_hosts) if access is not None else {},
+        node=node,
+        stop_grace_seconds=ctx.settings.stop_grace_seconds,
     )

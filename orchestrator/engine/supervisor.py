@@ -20,6 +20,7 @@ from orchestrator.capacity import (
     demand_of_groups,
     gpu_shortfall,
     never_fits,
+    never_placed,
 )
 from orchestrator.engine.context import EngineContext
 from orchestrator.engine.heartbeat import Heartbeat
@@ -285,7 +286,8 @@ class Supervisor:
         """Ask the ledger for the job's share; idle warm pools yield to a job that needs room."""
         while True:
             now = self.ctx.clock.now()
-            if self.ctx.ledger.request(self.spec.name, demand, capacity, now) is not None:
+            hosts = [(h.name, h.instance_type) for h in self.spec.hosts]
+            if self.ctx.ledger.request(self.spec.name, demand, capacity, now, hosts) is not None:
                 return True
             if not self.ctx.ledger.may_reclaim(self.spec.name, demand, capacity, now):
                 return False  # running or earlier jobs are in the way, not idle pools
@@ -295,7 +297,10 @@ class Supervisor:
     def _host_group(self) -> HostGroup:
         # The ledger says which GPUs are the job's, also to an engine that adopted it.
         gpus = self.ctx.ledger.gpus_of(self.spec.name)
-        return HostGroup(self.ctx, self.spec, self.attempt, gpus, self.on_line, self.pool)
+        placement = self.ctx.ledger.placement_of(self.spec.name)
+        return HostGroup(
+            self.ctx, self.spec, self.attempt, gpus, self.on_line, self.pool, placement
+        )
 
     def _preparing(self) -> str:
         text = PREPARING
@@ -315,6 +320,9 @@ class Supervisor:
         capacity = self.ctx.capacity(with_gpus=wants_gpus)
         demand = demand_of_groups(groups, capacity)
         impossible = never_fits(demand, capacity)
+        if capacity.nodes and not impossible:
+            hosts = [(h.name, h.instance_type) for h in self.spec.hosts]
+            impossible = never_placed(hosts, capacity.nodes, capacity.strict_gpus)
         if impossible:
             raise NoCapacity(impossible)
         asking = self.spec.instance_type

@@ -34,6 +34,7 @@ from orchestrator.runtime.protocol import (
     LogChunk,
     NetworkInfo,
     NetworkSpec,
+    Node,
 )
 
 P = ParamSpec("P")
@@ -391,6 +392,9 @@ class DockerRuntime:
         """The local machine's GPUs: the engine this client reaches is assumed to run here
         (a remote DOCKER_HOST's GPUs are set with ORCHESTRATOR_GPUS)."""
         return detect_gpus()
+
+    def nodes(self) -> tuple[Node, ...]:
+        return ()  # one engine: the host `capacity` describes
 
     @_idempotent
     def capacity(self) -> tuple[int, int]:

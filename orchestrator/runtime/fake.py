@@ -24,6 +24,7 @@ from orchestrator.runtime.protocol import (
     Mount,
     NetworkInfo,
     NetworkSpec,
+    Node,
 )
 
 SIGTERM_EXIT = 143
@@ -77,8 +78,10 @@ class FakeRuntime:
         programs: dict[str, FakeProgram] | None = None,
         gpus: tuple[Gpu, ...] | None = None,
         nvidia_runtime: bool = True,
+        nodes: tuple[Node, ...] = (),
     ) -> None:
         self.clock = clock
+        self.cluster = nodes  # a Swarm's nodes; () for one engine
         self.host_gpus = gpus  # what nvidia-smi would list; None: no nvidia-smi
         self.nvidia_runtime = nvidia_runtime
         self.programs = programs or {}
@@ -181,6 +184,9 @@ class FakeRuntime:
 
     def gpus(self) -> tuple[Gpu, ...] | None:
         return self.host_gpus
+
+    def nodes(self) -> tuple[Node, ...]:
+        return self.cluster
 
     def create_network(self, spec: NetworkSpec) -> str:
         with self._lock:

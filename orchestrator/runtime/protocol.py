@@ -47,6 +47,11 @@ class ContainerSpec:
     # Further networks joined before the start (the host bridge), and /etc/hosts entries.
     extra_networks: list[str] = field(default_factory=list)
     extra_hosts: dict[str, str] = field(default_factory=dict)
+    # The node the scheduler placed this host on (a Swarm node's id); None on a single engine.
+    node: str | None = None
+    # SIGTERM to SIGKILL on stop: a Swarm service fixes it when it is made (Docker takes it at
+    # `stop`, which says it again).
+    stop_grace_seconds: float | None = None
 
 
 @dataclass(frozen=True)
@@ -72,6 +77,20 @@ class ContainerInfo:
     id: str
     labels: dict[str, str]
     running: bool
+
+
+@dataclass(frozen=True)
+class Node:
+    """A machine containers can be placed on (a Swarm node): its size, its NVIDIA GPUs by
+    UUID (the `orchestrator.gpus` node label) and whether its filesystem is this process's
+    (`local`: mounts bind directly; elsewhere they travel through the object store)."""
+
+    id: str
+    name: str
+    cpus: int
+    memory_bytes: int
+    gpus: tuple[str, ...] = ()
+    local: bool = False
 
 
 @dataclass(frozen=True)
@@ -121,3 +140,7 @@ class Runtime(Protocol):
 
     def gpus(self) -> tuple[Gpu, ...] | None:
         """The NVIDIA GPUs of the host the containers run on; None if it cannot be asked."""
+
+    def nodes(self) -> tuple[Node, ...]:
+        """The nodes the scheduler places hosts on, each pinned by ContainerSpec.node; empty
+        for a single engine, where every container runs on the one host `capacity` describes."""

@@ -11,9 +11,18 @@ with it, so every process, and an engine that adopts the job, sees which GPUs ar
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from orchestrator.capacity import Capacity, Demand, fits, may_pass
+from orchestrator.capacity import (
+    Capacity,
+    Demand,
+    HostPlacement,
+    Placement,
+    fits,
+    may_pass,
+    place,
+)
 from orchestrator.gpus import pick
 from orchestrator.store.db import Database
 
@@ -45,10 +54,16 @@ class CapacityLedger:
         self.db = db
 
     def request(
-        self, job: str, demand: Demand, capacity: Capacity, now: float
+        self,
+        job: str,
+        demand: Demand,
+        capacity: Capacity,
+        now: float,
+        hosts: Sequence[tuple[str, str]] = (),
     ) -> tuple[str, ...] | None:
         """Hold the job's share if it may start now, and return its GPUs (UUIDs, possibly
-        none); otherwise keep its place in the queue and return None."""
+        none); otherwise keep its place in the queue and return None. On a cluster
+        (`capacity.nodes`) each of `hosts` (name, instance type) is placed on a node too."""
         with self.db.write() as conn:
             row = conn.execute(
                 "SELECT granted, gpu_ids FROM allocations WHERE job = ?", (job,)
@@ -65,6 +80,8 @@ class CapacityLedger:
             ahead = self._waiting_ahead(conn, job, now)
             if not may_pass(demand, used, ahead, capacity) or not fits(demand, used, capacity):
                 return None
+            if capacity.nodes and hosts:
+                return self._place(conn, job, hosts, capacity)
             chosen = pick(demand.gpus, capacity.gpus, self._held_gpus(conn))
             if chosen is None:
                 return None
@@ -73,6 +90,63 @@ class CapacityLedger:
                 (",".join(chosen), job),
             )
             return chosen
+
+    def _place(
+        self,
+        conn: sqlite3.Connection,
+        job: str,
+        hosts: Sequence[tuple[str, str]],
+        capacity: Capacity,
+    ) -> tuple[str, ...] | None:
+        """Each host on a node beside what the nodes hold (capacity.place), recorded with
+        the grant in the same transaction."""
+        placement = place(
+            hosts,
+            capacity.nodes,
+            self._used_by_node(conn),
+            self._held_gpus(conn),
+            capacity.strict_gpus,
+        )
+        if placement is None:
+            return None
+        conn.execute("DELETE FROM placements WHERE job = ?", (job,))
+        conn.executemany(
+            "INSERT INTO placements (job, host, node, cpus, memory, gpu_ids)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            [
+                (job, host, p.node, p.cpus, p.memory_bytes, ",".join(p.gpus))
+                for host, p in placement.items()
+            ],
+        )
+        chosen = tuple(g for p in placement.values() for g in p.gpus)
+        conn.execute(
+            "UPDATE allocations SET granted = 1, gpu_ids = ? WHERE job = ?",
+            (",".join(chosen), job),
+        )
+        return chosen
+
+    @staticmethod
+    def _used_by_node(conn: sqlite3.Connection) -> dict[str, Demand]:
+        rows = conn.execute(
+            "SELECT pl.node, sum(pl.cpus), sum(pl.memory) FROM placements pl"
+            " JOIN allocations a ON a.job = pl.job"
+            f" WHERE a.granted = 1 AND ({_HELD}) GROUP BY pl.node"
+        )
+        return {r[0]: Demand(float(r[1]), int(r[2])) for r in rows}
+
+    def placement_of(self, job: str) -> Placement:
+        """Where each host of the job was placed (empty on a single engine)."""
+        rows = self.db.read().execute(
+            "SELECT host, node, cpus, memory, gpu_ids FROM placements WHERE job = ?", (job,)
+        )
+        return {
+            r["host"]: HostPlacement(r["node"], _uuids(r["gpu_ids"]), r["cpus"], r["memory"])
+            for r in rows
+        }
+
+    def held_by_node(self) -> dict[str, Demand]:
+        """What the granted shares hold on each node (the dashboard's and docs' view)."""
+        return self._used_by_node(self.db.read())
 
     @staticmethod
     def _held_gpus(conn: sqlite3.Connection) -> set[str]:
@@ -130,11 +204,13 @@ class CapacityLedger:
     def release(self, job: str) -> None:
         with self.db.write() as conn:
             conn.execute("DELETE FROM allocations WHERE job = ?", (job,))
+            conn.execute("DELETE FROM placements WHERE job = ?", (job,))
 
     def reap(self) -> int:
         """Drop the shares of jobs that ended or no longer exist (their owner died first)."""
         with self.db.write() as conn:
             cursor = conn.execute(f"DELETE FROM allocations AS a WHERE NOT ({_HELD})")
+            conn.execute("DELETE FROM placements WHERE job NOT IN (SELECT job FROM allocations)")
             return cursor.rowcount
 
     def allocations(self) -> list[Allocation]:

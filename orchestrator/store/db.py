@@ -121,6 +121,16 @@ CREATE TABLE IF NOT EXISTS allocations (
     gpus INTEGER NOT NULL DEFAULT 0,
     gpu_ids TEXT NOT NULL DEFAULT ''
 );
+-- Where each host of a granted job runs, on a cluster of nodes (Swarm), and what it holds there.
+CREATE TABLE IF NOT EXISTS placements (
+    job TEXT NOT NULL,
+    host TEXT NOT NULL,
+    node TEXT NOT NULL,
+    cpus REAL NOT NULL,
+    memory INTEGER NOT NULL,
+    gpu_ids TEXT NOT NULL DEFAULT '',
+    PRIMARY KEY (job, host)
+);
 CREATE TABLE IF NOT EXISTS warm_pools (
     id TEXT PRIMARY KEY,
     match_key TEXT NOT NULL,

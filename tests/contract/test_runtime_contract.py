@@ -82,6 +82,7 @@ class Backend:
             environment={},
             mounts=[Mount(workdir, "/opt/ml")],
             labels={LABEL_STORE: self.store, LABEL_JOB: job},
+            stop_grace_seconds=GRACE_SECONDS,
         )
 
     def run(self, args: list[str], workdir: Path, job: str = "contract-job") -> str:
@@ -113,12 +114,27 @@ def _docker_backend(client: Any) -> Backend:
     return Backend("docker", DockerRuntime(client), lambda _args: TEST_IMAGE)
 
 
-@pytest.fixture(params=["fake", pytest.param("docker", marks=pytest.mark.docker)])
+def _swarm_backend(client: Any) -> Backend:
+    from orchestrator.runtime.swarm import SwarmRuntime
+
+    return Backend("swarm", SwarmRuntime(client), lambda _args: TEST_IMAGE)
+
+
+@pytest.fixture(
+    params=[
+        "fake",
+        pytest.param("docker", marks=pytest.mark.docker),
+        pytest.param("swarm", marks=pytest.mark.docker),
+    ]
+)
 def backend(request: pytest.FixtureRequest) -> Iterator[Backend]:
     client: Any = None
     if request.param == "docker":
         client = request.getfixturevalue("docker_client")
         made = _docker_backend(client)
+    elif request.param == "swarm":
+        client = request.getfixturevalue("swarm")
+        made = _swarm_backend(client)
     else:
         made = _fake_backend()
     yield made
@@ -354,6 +370,8 @@ def test_a_gpu_container_without_the_nvidia_runtime_is_refused_at_start(
 ) -> None:
     """Created with its device request (Docker records it), refused at start with the reason,
     and removable: the engine then fails the job and leaves no container."""
+    if backend.name == "swarm":
+        pytest.skip("a Swarm service carries no device request: GPUs go by NVIDIA_VISIBLE_DEVICES")
     if isinstance(backend.runtime, FakeRuntime):
         backend.runtime.nvidia_runtime = False
     else:

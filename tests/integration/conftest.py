@@ -39,11 +39,33 @@ def settings(tmp_path: Path) -> Settings:
     return Settings(home=tmp_path / "home", stop_grace_seconds=2, poll_seconds=0.1, lease_seconds=2)
 
 
+def leftover_services(client: Any, settings: Settings) -> list[Any]:
+    """This store's Swarm services (none unless the engine is a swarm manager)."""
+    if not client.info()["Swarm"].get("ControlAvailable"):
+        return []
+    return list(client.services.list(filters={"label": f"{LABEL_STORE}={settings.database_path}"}))
+
+
+# A module whose tests run on the local engine and again on a single-node Swarm (the Swarm
+# runtime: every host a service) overrides `settings` with `params=RUNTIMES` and returns
+# `on_runtime(request, settings)`.
+RUNTIMES = ["docker", pytest.param("swarm", marks=pytest.mark.swarm)]
+
+
+def on_runtime(request: pytest.FixtureRequest, settings: Settings) -> Settings:
+    if request.param == "swarm":
+        request.getfixturevalue("swarm")
+    return dataclasses.replace(settings, runtime=request.param)
+
+
 @pytest.fixture
 def orch(settings: Settings, docker_client: Any) -> Iterator[Orchestrator]:
     orchestrator = Orchestrator(settings)
     yield orchestrator
     orchestrator.close()
+    for service in leftover_services(docker_client, settings):
+        with contextlib.suppress(docker.errors.NotFound):
+            service.remove()
     for container in leftover_containers(docker_client, settings):
         try:
             container.remove(force=True)

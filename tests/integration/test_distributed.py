@@ -10,10 +10,12 @@ import pytest
 
 from orchestrator import Orchestrator, Settings
 from tests.integration.conftest import (
+    RUNTIMES,
     job,
     leftover_containers,
     leftover_networks,
     logged,
+    on_runtime,
     orphaned,
     secondary,
     wait_until,
@@ -24,6 +26,12 @@ pytestmark = pytest.mark.docker
 
 HOSTS = ("algo-1", "algo-2", "algo-3")
 THREE = {"InstanceType": "ml.m5.large", "InstanceCount": 3, "VolumeSizeInGB": 1}
+
+
+@pytest.fixture(params=RUNTIMES)
+def settings(request: pytest.FixtureRequest, settings: Settings) -> Settings:
+    """Every test here runs on the Docker runtime and on the Swarm runtime."""
+    return on_runtime(request, settings)
 
 
 def _host_lines(orch: Orchestrator, name: str) -> dict[str, list[str]]:

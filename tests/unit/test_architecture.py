@@ -52,7 +52,8 @@ RULES = (
     Rule(
         "only runtime.docker talks to Docker",
         importers=("orchestrator",),
-        except_importers=("orchestrator.runtime.docker",),
+        # ... and the Swarm runtime, the one other module that speaks Docker (issue 18)
+        except_importers=("orchestrator.runtime.docker", "orchestrator.runtime.swarm"),
         forbidden=("docker",),
     ),
     Rule(
@@ -256,6 +257,7 @@ REFUSED = {
 # Imports the rules must let through (the exceptions included).
 ACCEPTED = [
     ("orchestrator.runtime.docker", "docker.errors"),
+    ("orchestrator.runtime.swarm", "docker.types"),
     ("orchestrator.failures", "orchestrator.runtime.protocol"),
     ("orchestrator.capacity", "orchestrator.instances"),
     ("orchestrator.runtime.fake", "orchestrator.clock"),
