@@ -246,10 +246,13 @@ def place(
     left = {n.id: used.get(n.id, Demand(0, 0)) for n in nodes}
     taken = set(held_gpus)
     placement: Placement = {}
+    any_gpus = any(n.gpus for n in nodes)
     by_size = sorted(hosts, key=lambda h: -resources_of(h[1]).vcpus)
     for host, instance_type in by_size:
         best: tuple[NodeCapacity, Demand, tuple[str, ...]] | None = None
         for node in nodes:
+            if resources_of(instance_type).gpus and any_gpus and not node.gpus:
+                continue  # a GPU host waits for a GPU node; CPUs only on a cluster without
             mine = sum(1 for p in placement.values() for g in p.gpus if g in node.gpus)
             want = host_demand(instance_type, node, strict_gpus, mine)
             alone = used.get(node.id, Demand(0, 0)).cpus == 0  # no other job's share there

@@ -196,7 +196,7 @@ class SwarmRuntime:
         """On this machine's node the image can be asked for before anything is made (on
         another node, its task says so: `_ended`)."""
         try:
-            self.api.inspect_image(image)
+            _inspect_image(self.api, image)
         except docker.errors.ImageNotFound as exc:
             raise ImageNotFound(
                 f"image {image!r} is not on this Docker engine: build or load it first"
@@ -585,6 +585,10 @@ class SwarmRuntime:
 
     def find_networks(self, labels: dict[str, str]) -> list[NetworkInfo]:
         return self.docker.find_networks(labels)
+
+
+def _inspect_image(api: Any, image: str) -> None:
+    api.inspect_image(image)
 
 
 def _remove_service(api: Any, name: str) -> None:
