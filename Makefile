@@ -8,6 +8,7 @@ DISTRIBUTED_IMAGE := orchestrator/distributed-regression:latest
 TEST_IMAGE := orchestrator/testbox:latest
 MODEL_QUALITY_IMAGE := orchestrator/model-quality:latest
 SWARM_HELPER_IMAGE := orchestrator/swarm-helper:latest
+SWARM_NODE_IMAGE := orchestrator/swarm-node:latest
 EXAMPLE := examples/linear-regression
 
 .PHONY: install images run test unit integration lint typecheck bench bench-search clean
@@ -28,7 +29,8 @@ images:
 	docker build --quiet --build-arg BASE_IMAGE=$$base -t $(TEST_IMAGE) containers/testbox >/dev/null && \
 	docker build --quiet --build-arg BASE_IMAGE=$$base -t $(MODEL_QUALITY_IMAGE) containers/model-quality >/dev/null && \
 	docker build --quiet --build-arg BASE_IMAGE=$$base -t $(SWARM_HELPER_IMAGE) containers/swarm-helper >/dev/null && \
-	echo "built $(EXAMPLE_IMAGE) $(DISTRIBUTED_IMAGE) $(TEST_IMAGE) $(MODEL_QUALITY_IMAGE) $(SWARM_HELPER_IMAGE)"
+	docker build --quiet --build-arg BASE_IMAGE=$$base -t $(SWARM_NODE_IMAGE) containers/swarm-node >/dev/null && \
+	echo "built $(EXAMPLE_IMAGE) $(DISTRIBUTED_IMAGE) $(TEST_IMAGE) $(MODEL_QUALITY_IMAGE) $(SWARM_HELPER_IMAGE) $(SWARM_NODE_IMAGE)"
 
 run: install images
 	$(BIN)/orchestrator upload $(EXAMPLE)/data s3://examples/linear-regression/train
@@ -57,6 +59,7 @@ bench: install images
 	$(BIN)/python benchmarks/s3_throughput.py
 	$(BIN)/python benchmarks/pipe_throughput.py
 	$(BIN)/python benchmarks/pytest_fixture.py
+	$(BIN)/python -m benchmarks.swarm_start
 	$(MAKE) bench-search
 
 # MLflow is installed into its own venv, only for the comparison: the project never needs it.

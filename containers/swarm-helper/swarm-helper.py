@@ -3,7 +3,7 @@
 Runs as a one-shot service on the node, with the folder's parent bound at /parent, and takes
 its orders as JSON in ORCHESTRATOR_PLAN (orchestrator/runtime/staging.py writes them):
 
-  {"folder": "/var/lib/orchestrator-swarm/<service>",
+  {"folder": "orchestrator-swarm/<service>",                   below /parent
    "fill":  {"m0": "<presigned GET url of a tar>", ...},    unpack each into folder/m0, ...
    "drain": {"m0": "<presigned PUT url>", ...}}             pack what changed, upload, clear
 
@@ -24,7 +24,11 @@ MANIFEST = "filled.json"  # beside the parts: what the fill wrote, so a drain se
 
 
 def local(folder):
-    return os.path.join(PARENT, os.path.basename(folder.rstrip("/")))
+    """The folder, given relative to the bound parent (never outside it)."""
+    path = os.path.normpath(os.path.join(PARENT, folder))
+    if not path.startswith(PARENT + "/"):
+        raise SystemExit(f"folder {folder!r} is outside {PARENT}")
+    return path
 
 
 def listing(root):
@@ -69,6 +73,8 @@ def drain(folder, parts):
             packed.seek(0)
             request = urllib.request.Request(url, data=packed, method="PUT")
             request.add_header("Content-Length", str(size))
+            # Not urllib's form default, which servers may parse (and so swallow) as a form.
+            request.add_header("Content-Type", "application/x-tar")
             with urllib.request.urlopen(request, timeout=300):
                 pass
 

@@ -69,17 +69,45 @@ class Staging:
         self.client = client
         self.bucket, self.prefix = _split(prefix)
         self.node_dir = node_dir.rstrip("/")
+        self._presigner: Any = None
+
+    @property
+    def presigner(self) -> Any:
+        """The store's client, signing with SigV4: its presigned URLs sign only the host, so
+        the helper's Content-Type is free (a SigV2 URL signs it, and real S3 then refuses)."""
+        if self._presigner is None:
+            import boto3
+            from botocore.config import Config
+
+            meta = self.client.meta
+            self._presigner = boto3.client(
+                "s3",
+                endpoint_url=meta.endpoint_url,
+                region_name=meta.region_name,
+                config=meta.config.merge(Config(signature_version="s3v4")),
+            )
+        return self._presigner
 
     def folder(self, service: str) -> str:
         """The host run's folder on its node."""
         return posixpath.join(self.node_dir, service)
+
+    @property
+    def parent(self) -> str:
+        """What the helper binds (at /parent): the folder above node_dir, which every node
+        has, so the helper can make node_dir itself."""
+        return posixpath.dirname(self.node_dir) or "/"
+
+    def _in_parent(self, service: str) -> str:
+        """The host run's folder as the helper sees it, below /parent."""
+        return posixpath.relpath(self.folder(service), self.parent)
 
     def _key(self, service: str, name: str) -> str:
         return "/".join(p for p in (self.prefix, service, name) if p)
 
     def _url(self, method: str, service: str, name: str) -> str:
         return str(
-            self.client.generate_presigned_url(
+            self.presigner.generate_presigned_url(
                 method,
                 Params={"Bucket": self.bucket, "Key": self._key(service, name)},
                 ExpiresIn=URL_SECONDS,
@@ -104,7 +132,7 @@ class Staging:
     def fill_plan(self, service: str, mounts: list[StagedMount]) -> str:
         """The helper's orders to fetch every part into the node's folder."""
         fill = {m.part: self._url("get_object", service, f"{m.part}.tar") for m in mounts}
-        return json.dumps({"folder": self.folder(service), "fill": fill})
+        return json.dumps({"folder": self._in_parent(service), "fill": fill})
 
     def drain_plan(self, service: str, mounts: list[StagedMount]) -> str:
         """The helper's orders to send back what changed in the writable parts, then clear
@@ -114,10 +142,10 @@ class Staging:
             for m in mounts
             if not m.mount.read_only
         }
-        return json.dumps({"folder": self.folder(service), "drain": drain})
+        return json.dumps({"folder": self._in_parent(service), "drain": drain})
 
     def clear_plan(self, service: str) -> str:
-        return json.dumps({"folder": self.folder(service)})
+        return json.dumps({"folder": self._in_parent(service)})
 
     def collect(self, service: str, mounts: list[StagedMount]) -> None:
         """Unpack what the helper sent back over the host paths."""

@@ -367,6 +367,13 @@ class SwarmRuntime:
         if record.exit is not None:
             return
         record.stopping = True
+        task = self._task(container_id)
+        container = ((task or {}).get("Status", {}).get("ContainerStatus") or {}).get("ContainerID")
+        if container and record.node == self.local_node:
+            # On this machine's node the container itself is stopped: the task then stays
+            # listed, with its exit code, as Failed (a scaled-down task is forgotten).
+            with contextlib.suppress(RuntimeFailure):
+                self.docker.stop(container, grace_seconds)
         self._scale(container_id, 0)
         self.wait(container_id, grace_seconds + REMOVAL_SECONDS)
 
@@ -515,7 +522,7 @@ class SwarmRuntime:
     def _helper(self, record: _Service, node: Node, role: str, plan: str) -> None:
         """Run the helper on the node with `plan`, to its end; remove it."""
         assert self.staging is not None
-        parent = self.staging.node_dir.rsplit("/", 1)[0] or "/"
+        parent = self.staging.parent
         name = f"{record.name}-{role}"
         container = docker.types.ContainerSpec(
             HELPER_IMAGE,
