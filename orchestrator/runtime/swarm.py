@@ -253,7 +253,18 @@ class SwarmRuntime:
         )
 
     def start(self, container_id: str) -> None:
+        """Scale to 1, and return once the task's container runs (or has already ended), as
+        `docker start` does: the job says Training only when its code runs."""
+        record = self._record(container_id)
         self._scale(container_id, 1)
+        deadline = time.monotonic() + HELPER_SECONDS
+        while time.monotonic() < deadline:
+            task = self._task(container_id)
+            state = (task or {}).get("Status", {}).get("State", "")
+            if state == "running" or state in _ENDED:
+                return
+            self._check_node(record)
+            time.sleep(POLL_SECONDS / 2)
 
     def _scale(self, name: str, replicas: int) -> None:
         info = _mapped_call("service inspect", self.api.inspect_service, name)
@@ -335,8 +346,11 @@ class SwarmRuntime:
         code = container.get("ExitCode")
         if state == "complete":
             return ExitStatus(0)
-        if state in ("failed", "shutdown") and container.get("ContainerID") and code is not None:
-            return ExitStatus(int(code))
+        if state in ("failed", "shutdown") and container.get("ContainerID") and (code or 0) >= 0:
+            return ExitStatus(int(code or 0))
+        if record.stopping and state not in ("rejected",):
+            # Stopped before its container ran (or before Docker had its code): as a kill.
+            return ExitStatus(137)
         node = self._node_named(record.node)
         where = node.name if node is not None else record.node
         if "No such image" in error or "image not found" in error.lower():
@@ -374,6 +388,8 @@ class SwarmRuntime:
             # listed, with its exit code, as Failed (a scaled-down task is forgotten).
             with contextlib.suppress(RuntimeFailure):
                 self.docker.stop(container, grace_seconds)
+            if self.wait(container_id, REMOVAL_SECONDS) is not None:
+                return  # ended with its code read; restart `none` starts nothing new
         self._scale(container_id, 0)
         self.wait(container_id, grace_seconds + REMOVAL_SECONDS)
 
