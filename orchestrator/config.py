@@ -57,6 +57,9 @@ class Settings:
     runtime: str = "docker"
     swarm_staging: str | None = None
     swarm_node_dir: str = "/var/lib/orchestrator-swarm"
+    # `serve`'s dashboard (docs/dashboard.md): `auto` shows it on a loopback server without
+    # credentials and hides it in SigV4 mode; `on` shows it there behind the credentials.
+    dashboard: str = "auto"
 
     @property
     def warm_pools_root(self) -> Path:
@@ -138,6 +141,7 @@ def settings_from_env(env: Mapping[str, str] | None = None) -> Settings:
         runtime=_choice(env, "ORCHESTRATOR_RUNTIME", ("docker", "swarm")),
         swarm_staging=_s3_prefix(env, "ORCHESTRATOR_SWARM_STAGING"),
         swarm_node_dir=_absolute(env, "ORCHESTRATOR_SWARM_NODE_DIR", "/var/lib/orchestrator-swarm"),
+        dashboard=_choice(env, "ORCHESTRATOR_DASHBOARD", ("auto", "on", "off")),
     )
 
 

@@ -4,6 +4,9 @@ One port answers SageMaker (AWS JSON 1.1, `X-Amz-Target: SageMaker.*`), sagemake
 (rest-json `PUT /BatchPutMetrics`, `POST /BatchGetMetrics`) and the CloudWatch Logs subset
 (`X-Amz-Target: Logs_20140328.*`). Every answer carries `x-amzn-RequestId`; every error is
 `{"__type", "message"}` with `x-amzn-ErrorType`, and never a stack trace.
+
+The dashboard (orchestrator/dashboard) answers GET / and the paths under /static/ and
+/dashboard/; the API refuses requests a browser sent (dashboard/security.py says why).
 """
 
 from __future__ import annotations
@@ -19,6 +22,8 @@ from typing import Any
 from orchestrator.api import cbor
 from orchestrator.api.dispatch import CLOUDWATCH_PATH, Dispatcher
 from orchestrator.api.sigv4 import Credentials, SignedRequest, verify
+from orchestrator.dashboard import routes as dashboard
+from orchestrator.dashboard.security import Gate, from_browser
 from orchestrator.errors import ApiError, ProtocolError, ValidationError
 from orchestrator.local import Orchestrator
 
@@ -42,7 +47,12 @@ class ApiServer(ThreadingHTTPServer):
     allow_reuse_address = True
 
     def __init__(
-        self, orch: Orchestrator, host: str, port: int, credentials: Credentials | None = None
+        self,
+        orch: Orchestrator,
+        host: str,
+        port: int,
+        credentials: Credentials | None = None,
+        dashboard_mode: str = "auto",
     ) -> None:
         if not is_loopback(host) and credentials is None:
             raise ValidationError(
@@ -53,6 +63,7 @@ class ApiServer(ThreadingHTTPServer):
         self.orch = orch
         self.dispatcher = Dispatcher(orch)
         self.credentials = credentials
+        self.dashboard = dashboard.Dashboard(orch, Gate(dashboard_mode, credentials))
         super().__init__((host, port), _Handler)
 
     @property
@@ -93,9 +104,19 @@ class _Handler(BaseHTTPRequestHandler):
     def _handle(self) -> None:
         request_id = str(uuid.uuid4())
         path = self.path.split("?", 1)[0]
+        headers = {name.lower(): value for name, value in self.headers.items()}
+        if dashboard.claims(self.command, path, headers):
+            self._dashboard(headers, request_id)
+            return
         self.cbor = path.startswith(CLOUDWATCH_PATH)
         try:
             body = self._read_body()
+            if from_browser(headers):
+                raise ProtocolError(
+                    "AccessDeniedException",
+                    "The API does not answer browsers; the dashboard is at /.",
+                    403,
+                )
             self._authenticate(body)
             operation = self.server.dispatcher.resolve(
                 self.command, path, self.headers.get("X-Amz-Target")
@@ -112,6 +133,28 @@ class _Handler(BaseHTTPRequestHandler):
                 500,
                 request_id,
             )
+
+    def _dashboard(self, headers: dict[str, str], request_id: str) -> None:
+        try:
+            self._read_body()  # actions carry none; read it so the connection stays usable
+        except ApiError as exc:
+            self._send_error(exc.code, exc.message, exc.http_status, request_id)
+            return
+        try:
+            answer = self.server.dashboard.handle(
+                self.command, self.path, self.client_address[0], headers
+            )
+        except Exception:  # a bug: answer 500 as the API does, with no trace
+            log.exception("dashboard request %s failed", request_id)
+            answer = dashboard.Response(500, b'{"error":"InternalFailure"}', "application/json")
+        self.send_response(answer.status)
+        self.send_header("Content-Type", answer.content_type)
+        self.send_header("Content-Length", str(len(answer.body)))
+        for name, value in answer.headers.items():
+            self.send_header(name, value)
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(answer.body)
 
     def _read_body(self) -> bytes:
         length = self.headers.get("Content-Length")

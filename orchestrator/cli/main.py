@@ -94,6 +94,11 @@ def _parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="the engine plus the SageMaker-compatible HTTP API")
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
     serve.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port ({DEFAULT_PORT})")
+    serve.add_argument(
+        "--dashboard",
+        choices=("auto", "on", "off"),
+        help="the dashboard at / (default ORCHESTRATOR_DASHBOARD or auto: on without credentials)",
+    )
     upload = commands.add_parser(
         "upload", help="copy a local file or folder to s3:// (local store)"
     )
@@ -172,7 +177,7 @@ def _dispatch(args: argparse.Namespace, orch: Orchestrator) -> int:
     if args.command == "serve":
         from orchestrator.cli.serve import serve  # the HTTP server: off `run`'s start path
 
-        return serve(orch, args.host, args.port)
+        return serve(orch, args.host, args.port, args.dashboard or orch.settings.dashboard)
     if args.command == "search":
         return show_search(orch, load_request(args.request), args.json)
     if args.command == "metrics":

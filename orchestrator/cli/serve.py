@@ -16,13 +16,16 @@ def credentials_from_env() -> Credentials | None:
     return Credentials(key, secret) if key and secret else None
 
 
-def serve(orch: Orchestrator, host: str, port: int) -> int:
-    server = ApiServer(orch, host, port, credentials_from_env())
+def serve(orch: Orchestrator, host: str, port: int, dashboard: str = "auto") -> int:
+    server = ApiServer(orch, host, port, credentials_from_env(), dashboard)
     adopted = orch.recover()
     for name in adopted:
         print(f"adopted {name}", flush=True)
     signing = "signed requests only" if server.credentials else "no authentication (loopback)"
     print(f"orchestrator listening on {server.url} ({signing}); Ctrl-C stops", flush=True)
+    if server.dashboard.gate.enabled:
+        login = " (log in with the credentials)" if server.credentials else ""
+        print(f"dashboard: {server.url}/{login}", flush=True)
     try:
         server.serve_forever(poll_interval=0.2)
     except KeyboardInterrupt:

@@ -136,13 +136,18 @@ class LogPump:
             self.recorder.maybe_commit()
 
 
-def read_log(path: Path, offset: int = 0) -> tuple[list[tuple[float, str]], int]:
-    """Complete lines of a log file from a byte offset, and the offset after them."""
+def read_log(
+    path: Path, offset: int = 0, max_bytes: int = -1
+) -> tuple[list[tuple[float, str]], int]:
+    """Complete lines of a log file from a byte offset, and the offset after them (at most
+    `max_bytes` read, unless a single line is longer)."""
     if not path.exists():
         return [], offset
     with path.open("rb") as handle:
         handle.seek(offset)
-        data = handle.read()
+        data = handle.read(max_bytes)
+        if max_bytes >= 0 and b"\n" not in data:
+            data += handle.readline()  # one line longer than the bound still comes whole
     end = data.rfind(b"\n") + 1
     events = []
     for raw in data[:end].splitlines():

@@ -1,0 +1,89 @@
+"""The capacity page: what the scheduler may hand out, what running jobs and warm pools hold,
+who waits, and (on a Swarm) the same per node. Read from the ledger every engine shares."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from orchestrator.capacity import Capacity
+from orchestrator.local import Orchestrator
+from orchestrator.store.capacity import Allocation, CapacityLedger
+from orchestrator.store.pools import SHARE_PREFIX, WarmPool
+
+
+def _holder(allocation: Allocation, pools: Mapping[str, WarmPool]) -> dict[str, Any]:
+    if not allocation.job.startswith(SHARE_PREFIX):
+        return {"job": allocation.job, "warmPool": False}
+    pool = pools.get(allocation.job.removeprefix(SHARE_PREFIX))
+    return {"job": pool.holder if pool is not None else allocation.job, "warmPool": True}
+
+
+def _share(allocation: Allocation, pools: Mapping[str, WarmPool]) -> dict[str, Any]:
+    return {
+        **_holder(allocation, pools),
+        "cpus": allocation.cpus,
+        "memoryBytes": allocation.memory_bytes,
+        "gpus": allocation.gpus,
+        "gpuIds": list(allocation.gpu_ids),
+    }
+
+
+def summary(
+    capacity: Capacity,
+    allocations: Sequence[Allocation],
+    pools: Mapping[str, WarmPool],
+    held_by_node: Mapping[str, Any],
+) -> dict[str, Any]:
+    """The numbers, purely: totals, held, free, per node, the holders and the waiting."""
+    granted = [a for a in allocations if a.granted]
+    held_cpus = sum(a.cpus for a in granted)
+    held_memory = sum(a.memory_bytes for a in granted)
+    held_gpus = {uuid: _holder(a, pools)["job"] for a in granted for uuid in a.gpu_ids}
+    return {
+        "cpus": {"total": capacity.cpus, "held": held_cpus, "host": capacity.host_cpus},
+        "memoryBytes": {
+            "total": capacity.memory_bytes,
+            "held": held_memory,
+            "host": capacity.host_memory_bytes,
+        },
+        "gpus": [{"uuid": uuid, "heldBy": held_gpus.get(uuid)} for uuid in capacity.gpus],
+        "nodes": [
+            {
+                "id": node.id,
+                "name": node.name,
+                "cpus": node.cpus,
+                "memoryBytes": node.memory_bytes,
+                "gpus": len(node.gpus),
+                "heldCpus": held_by_node[node.id].cpus if node.id in held_by_node else 0.0,
+                "heldMemoryBytes": (
+                    held_by_node[node.id].memory_bytes if node.id in held_by_node else 0
+                ),
+            }
+            for node in capacity.nodes
+        ],
+        "running": [_share(a, pools) for a in granted],
+        "waiting": [_share(a, pools) for a in allocations if not a.granted],
+    }
+
+
+def capacity_view(orch: Orchestrator) -> dict[str, Any]:
+    _, allocations = orch.gpus()  # settles pools and reaps ended shares first
+    pools = {pool.id: pool for pool in orch.warm_pools()}
+    ledger = CapacityLedger(orch.store.db)
+    document = summary(orch.engine.ctx.capacity(), allocations, pools, ledger.held_by_node())
+    document["pending"] = _pending(orch, document["waiting"])
+    return document
+
+
+def _pending(orch: Orchestrator, waiting: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Jobs in Pending, with the message that says what they wait for."""
+    found = []
+    for share in waiting:
+        record = orch.store.get(share["job"])
+        if record is None or record.secondary_status != "Pending":
+            continue
+        transitions = orch.store.transitions(record.name)
+        message = transitions[-1].message if transitions else None
+        found.append({"job": record.name, "message": message or ""})
+    return found
