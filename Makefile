@@ -11,7 +11,7 @@ SWARM_HELPER_IMAGE := orchestrator/swarm-helper:latest
 SWARM_NODE_IMAGE := orchestrator/swarm-node:latest
 EXAMPLE := examples/linear-regression
 
-.PHONY: install images run test unit integration lint typecheck bench bench-search clean
+.PHONY: install images chromium run test unit integration lint typecheck bench bench-search clean
 
 install: $(BIN)/orchestrator
 
@@ -32,6 +32,15 @@ images:
 	docker build --quiet --build-arg BASE_IMAGE=$$base -t $(SWARM_NODE_IMAGE) containers/swarm-node >/dev/null && \
 	echo "built $(EXAMPLE_IMAGE) $(DISTRIBUTED_IMAGE) $(TEST_IMAGE) $(MODEL_QUALITY_IMAGE) $(SWARM_HELPER_IMAGE) $(SWARM_NODE_IMAGE)"
 
+# The dashboard's browser tests drive Debian's chromium (Playwright's own browser downloads are
+# never used: no CDN answers here). Installed when missing and apt-get can; else they skip.
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  echo "installing Debian's chromium for the dashboard's browser tests"; \
+	  if [ "$$(id -u)" = 0 ]; then sudo=; else sudo="sudo -n"; fi; \
+	  { $$sudo apt-get update -qq && $$sudo apt-get install -y -qq chromium >/dev/null; } || \
+	  echo "could not install chromium: the browser tests will say so" >&2; }
+
 run: install images
 	$(BIN)/orchestrator upload $(EXAMPLE)/data s3://examples/linear-regression/train
 	$(BIN)/orchestrator run $(EXAMPLE)/job.json --name linear-regression-$$(date +%Y%m%d-%H%M%S)
@@ -46,7 +55,7 @@ typecheck: install
 unit: install
 	$(BIN)/pytest tests/unit
 
-test: install images lint typecheck
+test: install images chromium lint typecheck
 	BASE_IMAGE=$$(containers/choose-base.sh) $(BIN)/pytest
 
 bench: install images
@@ -60,6 +69,7 @@ bench: install images
 	$(BIN)/python benchmarks/pipe_throughput.py
 	$(BIN)/python benchmarks/pytest_fixture.py
 	$(BIN)/python -m benchmarks.swarm_start
+	$(BIN)/python -m benchmarks.dashboard_bench
 	$(MAKE) bench-search
 
 # MLflow is installed into its own venv, only for the comparison: the project never needs it.

@@ -322,7 +322,9 @@ class Orchestrator:
         if request["Resource"] == "ExperimentTrialComponent":
             validate_shape(request, "SearchRequest")
             return search_components(self.trial_components, request)
-        return search_service.search(self.store, self.metrics, self.search_index, request)
+        return search_service.search(
+            self.store, self.metrics, self.search_index, request, self.clock.now()
+        )
 
     @property
     def trial_components(self) -> TrialComponents:

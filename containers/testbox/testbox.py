@@ -5,7 +5,8 @@ fail MESSAGE        write MESSAGE to /opt/ml/output/failure, exit 2
 exit CODE           exit with CODE and no failure file
 sleep SECONDS       sleep; on SIGTERM write /opt/ml/model/saved.txt and exit 0
 ignore-term SECONDS ignore SIGTERM and sleep (the platform must SIGKILL it)
-metrics COUNT SECS  print `step=I loss=X` COUNT times, SECS apart
+metrics COUNT SECS [SCALE]
+                    print `step=I loss=SCALE/(I+1)` COUNT times, SECS apart
 flood LINES         print LINES lines as fast as it can, every tenth a metric line
 checkpoint N SECS HOLD [--delete-first]
                     print what LocalPath holds, write ckpt-0..N-1 there SECS apart, optionally
@@ -345,8 +346,9 @@ def cache(args):
 
 def metrics(args):
     count, pause = int(args[0]), float(args[1])
+    scale = float(args[2]) if len(args) > 2 else 1.0
     for i in range(count):
-        print(f"step={i} loss={1.0 / (i + 1):.6f} accuracy=nan")
+        print(f"step={i} loss={scale / (i + 1):.6f} accuracy=nan")
         time.sleep(pause)
 
 

@@ -18,6 +18,7 @@ from typing import Any
 
 from orchestrator.config import Settings
 from orchestrator.engine.context import EngineContext
+from orchestrator.engine.logs import log_event
 from orchestrator.errors import ProtocolError
 from orchestrator.processing_spec import public_name, stored_name
 from orchestrator.spec import PROCESSING, TRAINING, host_names
@@ -237,13 +238,13 @@ def _events(path: Path, offset: int) -> list[_Event]:
     with path.open("rb") as handle:
         handle.seek(offset)
         data = handle.read()
-    events, position = [], offset
-    for raw in data.splitlines(keepends=True):
-        if not raw.endswith(b"\n"):
-            break  # a line still being written
-        stamp, _, text = raw.decode("utf-8", errors="replace").rstrip("\n").partition("\t")
-        events.append(_Event(float(stamp), text, position, position + len(raw)))
-        position += len(raw)
+    events: list[_Event] = []
+    position = offset
+    # Lines end at \n only: a bare \r (a progress bar) is part of the text.
+    for raw in data[: data.rfind(b"\n") + 1].split(b"\n")[:-1]:
+        stamp, text = log_event(raw, events[-1].stamp if events else 0.0)
+        events.append(_Event(stamp, text, position, position + len(raw) + 1))
+        position += len(raw) + 1
     return events
 
 

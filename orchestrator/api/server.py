@@ -12,7 +12,6 @@ The dashboard (orchestrator/dashboard) answers GET / and the paths under /static
 from __future__ import annotations
 
 import datetime as dt
-import ipaddress
 import json
 import logging
 import uuid
@@ -23,7 +22,7 @@ from orchestrator.api import cbor
 from orchestrator.api.dispatch import CLOUDWATCH_PATH, Dispatcher
 from orchestrator.api.sigv4 import Credentials, SignedRequest, verify
 from orchestrator.dashboard import routes as dashboard
-from orchestrator.dashboard.security import Gate, from_browser
+from orchestrator.dashboard.security import Gate, from_browser, host_name, is_loopback_name
 from orchestrator.errors import ApiError, ProtocolError, ValidationError
 from orchestrator.local import Orchestrator
 
@@ -31,15 +30,6 @@ log = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 16 * 1024 * 1024
 JSON_TYPES = ("application/x-amz-json-1.1", "application/x-amz-json-1.0", "application/json")
-
-
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 class ApiServer(ThreadingHTTPServer):
@@ -54,7 +44,7 @@ class ApiServer(ThreadingHTTPServer):
         credentials: Credentials | None = None,
         dashboard_mode: str = "auto",
     ) -> None:
-        if not is_loopback(host) and credentials is None:
+        if not is_loopback_name(host) and credentials is None:
             raise ValidationError(
                 f"--host {host} is not loopback: configure credentials"
                 " (ORCHESTRATOR_ACCESS_KEY_ID and ORCHESTRATOR_SECRET_ACCESS_KEY) so every"
@@ -105,6 +95,10 @@ class _Handler(BaseHTTPRequestHandler):
         request_id = str(uuid.uuid4())
         path = self.path.split("?", 1)[0]
         headers = {name.lower(): value for name, value in self.headers.items()}
+        if len(self.headers.get_all("Host") or []) > 1:  # RFC 9112: answer 400
+            self.close_connection = True
+            self._send_error("BadRequestException", "More than one Host header.", 400, request_id)
+            return
         if dashboard.claims(self.command, path, headers):
             self._dashboard(headers, request_id)
             return
@@ -117,7 +111,7 @@ class _Handler(BaseHTTPRequestHandler):
                     "The API does not answer browsers; the dashboard is at /.",
                     403,
                 )
-            self._authenticate(body)
+            self._authenticate(body, headers)
             operation = self.server.dispatcher.resolve(
                 self.command, path, self.headers.get("X-Amz-Target")
             )
@@ -159,7 +153,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _read_body(self) -> bytes:
         length = self.headers.get("Content-Length")
         if self.headers.get("Transfer-Encoding", "").lower() == "chunked" or length is None:
-            if self.command == "GET":
+            if self.command in ("GET", "HEAD", "OPTIONS"):
                 return b""
             raise ProtocolError("MissingContentLengthException", "Content-Length is required.", 411)
         try:
@@ -177,10 +171,18 @@ class _Handler(BaseHTTPRequestHandler):
             )
         return self.rfile.read(size)
 
-    def _authenticate(self, body: bytes) -> None:
+    def _authenticate(self, body: bytes, headers: dict[str, str]) -> None:
         if self.server.credentials is None:
+            # Unsigned is for this machine's clients, which name a loopback Host; a page whose
+            # DNS name was re-pointed at 127.0.0.1 names its own (and is a browser anyway).
+            host = headers.get("host")
+            if host is not None and not is_loopback_name(host_name(host)):
+                raise ProtocolError(
+                    "AccessDeniedException",
+                    f"Unsigned requests are answered for a loopback Host only, not {host!r}.",
+                    403,
+                )
             return
-        headers = {name.lower(): value for name, value in self.headers.items()}
         request = SignedRequest(self.command, self.path, headers, body)
         verify(request, self.server.credentials, dt.datetime.now(dt.timezone.utc))
 
@@ -220,7 +222,8 @@ class _Handler(BaseHTTPRequestHandler):
         if error_type:
             self.send_header("x-amzn-ErrorType", error_type)
         self.end_headers()
-        self.wfile.write(data)
+        if self.command != "HEAD":
+            self.wfile.write(data)
 
     def _send_error(self, code: str, message: str, status: int, request_id: str) -> None:
         self._send(status, {"__type": code, "message": message}, request_id, error_type=code)

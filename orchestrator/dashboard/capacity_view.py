@@ -8,8 +8,10 @@ from typing import Any
 
 from orchestrator.capacity import Capacity
 from orchestrator.local import Orchestrator
+from orchestrator.operations.training_jobs import settle_warm_pools
+from orchestrator.processing_spec import public_name
 from orchestrator.store.capacity import Allocation, CapacityLedger
-from orchestrator.store.pools import SHARE_PREFIX, WarmPool
+from orchestrator.store.pools import SHARE_PREFIX, WarmPool, WarmPoolStore
 
 
 def _holder(allocation: Allocation, pools: Mapping[str, WarmPool]) -> dict[str, Any]:
@@ -68,22 +70,38 @@ def summary(
 
 
 def capacity_view(orch: Orchestrator) -> dict[str, Any]:
-    _, allocations = orch.gpus()  # settles pools and reaps ended shares first
-    pools = {pool.id: pool for pool in orch.warm_pools()}
+    now = orch.clock.now()
+    settle_warm_pools(orch.store, now)
     ledger = CapacityLedger(orch.store.db)
-    document = summary(orch.engine.ctx.capacity(), allocations, pools, ledger.held_by_node())
+    ledger.reap()  # shares of jobs that ended while nobody cleaned up: not held
+    pools = {pool.id: pool for pool in WarmPoolStore(orch.store.db).all()}
+    # The engine's capacity: the host asked once, GPUs detected once per engine.
+    capacity = orch.engine.ctx.capacity()
+    document = summary(capacity, ledger.allocations(), pools, ledger.held_by_node())
+    for share in (*document["running"], *document["waiting"]):
+        _name_of(orch, share)
     document["pending"] = _pending(orch, document["waiting"])
     return document
+
+
+def _name_of(orch: Orchestrator, share: dict[str, Any]) -> None:
+    """A share's job as the API names it, and its kind (the ledger keys processing jobs by
+    their stored row name)."""
+    record = orch.store.get(share["job"])
+    share["kind"] = record.kind if record is not None else "training"
+    share["stored"] = share["job"]
+    if record is not None and record.kind == "processing":
+        share["job"] = public_name(record.name)
 
 
 def _pending(orch: Orchestrator, waiting: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """Jobs in Pending, with the message that says what they wait for."""
     found = []
     for share in waiting:
-        record = orch.store.get(share["job"])
+        record = orch.store.get(share["stored"])
         if record is None or record.secondary_status != "Pending":
             continue
         transitions = orch.store.transitions(record.name)
         message = transitions[-1].message if transitions else None
-        found.append({"job": record.name, "message": message or ""})
+        found.append({"job": share["job"], "kind": share["kind"], "message": message or ""})
     return found

@@ -14,17 +14,19 @@ from typing import Any
 from orchestrator.dashboard.query import page_size, search_request, sort_order
 from orchestrator.engine.context import EngineContext
 from orchestrator.engine.logs import read_log
-from orchestrator.errors import ValidationError
+from orchestrator.errors import ValidationError, training_job_not_found
 from orchestrator.lifecycle import is_terminal
 from orchestrator.local import Orchestrator
 from orchestrator.operations import processing_jobs
 from orchestrator.spec import host_names
 from orchestrator.store.capacity import CapacityLedger
 from orchestrator.store.jobs import JobRecord
+from orchestrator.store.metrics import StoredPoint
 
 KINDS = ("training", "processing")
 PROCESSING_SORTS = {"CreationTime": "CreationTime", "Name": "Name", "Status": "Status"}
 LOG_PAGE_BYTES = 256 * 1024
+MAX_POINTS = 2000  # per metric series in one answer
 TERMINAL = ("Completed", "Failed", "Stopped")
 
 
@@ -139,7 +141,10 @@ def timeline(transitions: Sequence[Mapping[str, Any]], now: float) -> list[dict[
 def _record(orch: Orchestrator, kind: str, name: str) -> JobRecord:
     if kind == "processing":
         return processing_jobs.find(orch.store, name)
-    return orch.store.require(name)
+    record = orch.store.get(name)
+    if record is None or record.kind != "training":
+        raise training_job_not_found(name)
+    return record
 
 
 def job_detail(orch: Orchestrator, kind: str, name: str) -> dict[str, Any]:
@@ -201,13 +206,21 @@ def artifacts(described: Mapping[str, Any]) -> list[dict[str, str]]:
     return found
 
 
+def thinned(points: Sequence[StoredPoint], limit: int = MAX_POINTS) -> list[list[float]]:
+    """At most `limit` points, evenly spread, always with the last: a chart of a long run
+    draws the same curve from a bounded document."""
+    stride = max(1, -(-len(points) // limit))
+    kept = list(points[::stride])
+    if points and kept[-1] is not points[-1]:
+        kept.append(points[-1])
+    return [[p.iteration, p.timestamp, p.value] for p in kept]
+
+
 def metric_series(orch: Orchestrator, name: str) -> dict[str, Any]:
     """Every metric the job reported, each as its points in order (step, time, value)."""
+    _record(orch, "training", name)
     series = {
-        summary.metric: [
-            [point.iteration, point.timestamp, point.value]
-            for point in orch.metric_series(name, summary.metric)
-        ]
+        summary.metric: thinned(orch.metric_series(name, summary.metric))
         for summary in orch.metric_summaries(name)
     }
     return {"name": name, "metrics": series}
@@ -228,7 +241,8 @@ def log_page(orch: Orchestrator, kind: str, name: str, params: Mapping[str, str]
         "lines": [[stamp, text] for stamp, text in lines],
         "offset": after,
         "ended": ended,
-        "more": _size(path) > after,
+        # Only when this page brought lines: a torn last line (its writer died) never completes.
+        "more": bool(lines) and _size(path) > after,
     }
 
 
@@ -239,9 +253,9 @@ def _size(path: Path) -> int:
 def _offset(raw: str | None, path: Path) -> int:
     if raw is None or raw == "":
         return _tail_start(path)
-    if not raw.isdigit():
+    if not (raw.isascii() and raw.isdigit()):
         raise ValidationError(f"offset must be a whole number of bytes, got {raw!r}")
-    return int(raw)
+    return min(int(raw), _size(path))
 
 
 def _tail_start(path: Path) -> int:
@@ -250,6 +264,6 @@ def _tail_start(path: Path) -> int:
     if size <= LOG_PAGE_BYTES:
         return 0
     with path.open("rb") as handle:
-        handle.seek(size - LOG_PAGE_BYTES)
-        skipped = handle.readline()
-    return size - LOG_PAGE_BYTES + len(skipped)
+        handle.seek(size - LOG_PAGE_BYTES - 1)  # from the byte before: a cut at a line's start
+        skipped = handle.readline()  # keeps that line
+    return size - LOG_PAGE_BYTES - 1 + len(skipped)

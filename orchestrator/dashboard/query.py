@@ -65,7 +65,7 @@ def _clause(tokens: list[tuple[str, str]]) -> dict[str, Any]:
     lowered = [text.lower() if kind == "word" else text for kind, text in tokens]
     if len(tokens) == 1 and tokens[0][0] != "op":
         return {"Name": "TrainingJobName", "Operator": "Contains", "Value": texts[0]}
-    if len(tokens) == 2 and lowered[1] in UNARY and tokens[0][0] == "word":
+    if len(tokens) == 2 and tokens[0][0] == tokens[1][0] == "word" and lowered[1] in UNARY:
         return {"Name": texts[0], "Operator": UNARY[lowered[1]]}
     if len(tokens) == 3 and tokens[0][0] == "word" and lowered[1] in OPERATORS:
         if tokens[1][0] == "quoted":
@@ -137,8 +137,10 @@ def search_request(params: Mapping[str, str]) -> dict[str, Any]:
             "SubExpressions": [typed],
             "Operator": "And",
         }
-    elif typed is not None or filters:
-        request["SearchExpression"] = typed or {"Filters": filters}
+    elif typed is not None:
+        request["SearchExpression"] = typed
+    elif filters:
+        request["SearchExpression"] = {"Filters": filters}
     if params.get("next"):
         request["NextToken"] = params["next"]
     return request
@@ -153,6 +155,6 @@ def sort_order(params: Mapping[str, str]) -> str:
 
 def page_size(params: Mapping[str, str]) -> int:
     raw = params.get("limit") or str(DEFAULT_PAGE)
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_PAGE:
+    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= MAX_PAGE:
         raise ValidationError(f"limit must be a whole number from 1 to {MAX_PAGE}, got {raw!r}")
     return int(raw)

@@ -136,6 +136,17 @@ class LogPump:
             self.recorder.maybe_commit()
 
 
+def log_event(raw: bytes, previous: float = 0.0) -> tuple[float, str]:
+    """One stored line (`stamp<TAB>text`, without its newline). A carriage return inside is
+    text (progress bars); a line read from its middle, with no stamp, keeps the previous one."""
+    line = raw.decode("utf-8", errors="replace")
+    stamp, tab, text = line.partition("\t")
+    try:
+        return (float(stamp), text) if tab else (previous, line)
+    except ValueError:
+        return previous, line
+
+
 def read_log(
     path: Path, offset: int = 0, max_bytes: int = -1
 ) -> tuple[list[tuple[float, str]], int]:
@@ -149,10 +160,9 @@ def read_log(
         if max_bytes >= 0 and b"\n" not in data:
             data += handle.readline()  # one line longer than the bound still comes whole
     end = data.rfind(b"\n") + 1
-    events = []
-    for raw in data[:end].splitlines():
-        stamp, _, text = raw.decode("utf-8", errors="replace").partition("\t")
-        events.append((float(stamp), text))
+    events: list[tuple[float, str]] = []
+    for raw in data[:end].split(b"\n")[:-1]:  # not splitlines: a bare \r is not a line end
+        events.append(log_event(raw, events[-1][0] if events else 0.0))
     return events, offset + end
 
 

@@ -333,11 +333,14 @@ def _compare(column: str, operator: str, value: Any) -> Sql:
 
 def _text(alias: str, operator: str, value: str) -> Sql:
     column = f"{alias}.text"
+    # `IS NOT NULL` changes no answer (NULL never contains or is in anything), and lets SQLite
+    # use the partial text index: without it, a Contains scanned every property row of every
+    # job (0.65 s at 100,000 jobs).
     if operator == "Contains":
-        return f"instr({column}, ?) > 0", [value]
+        return f"{column} IS NOT NULL AND instr({column}, ?) > 0", [value]
     if operator == "In":
         options = [option.strip() for option in value.split(",")]
-        return f"{column} IN ({','.join('?' * len(options))})", options
+        return f"{column} IS NOT NULL AND {column} IN ({','.join('?' * len(options))})", options
     return _compare(column, operator, value)
 
 

@@ -24,15 +24,20 @@ def _record_members() -> frozenset[str]:
     return frozenset(service_model()["shapes"]["TrainingJob"]["members"])
 
 
-def search_record(store: JobStore, metrics: MetricStore, name: str) -> dict[str, Any]:
-    """The TrainingJob member of a SearchRecord: the job as described, with its Tags."""
-    described = service.describe(store, name, metrics)
+def search_record(
+    store: JobStore, metrics: MetricStore, name: str, now: float | None = None
+) -> dict[str, Any]:
+    """The TrainingJob member of a SearchRecord: the job as described (at `now`, the
+    caller's clock), with its Tags."""
+    described = service.describe(store, name, metrics, now)
     record = {k: v for k, v in described.items() if k in _record_members()}
     record["Tags"] = [{"Key": k, "Value": v} for k, v in sorted(store.tags(name).items())]
     return record
 
 
-def refresh(store: JobStore, metrics: MetricStore, index: SearchIndex) -> int:
+def refresh(
+    store: JobStore, metrics: MetricStore, index: SearchIndex, now: float | None = None
+) -> int:
     """Bring the index up to date with every job changed since it was last indexed."""
     refreshed = 0
     while True:
@@ -41,7 +46,7 @@ def refresh(store: JobStore, metrics: MetricStore, index: SearchIndex) -> int:
             return refreshed
         index.replace(
             [
-                (name, version, flatten(search_record(store, metrics, name)))
+                (name, version, flatten(search_record(store, metrics, name, now)))
                 for name, version in stale
             ]
         )
@@ -60,9 +65,13 @@ def sort_key(request: dict[str, Any]) -> SortKey:
 
 
 def search(
-    store: JobStore, metrics: MetricStore, index: SearchIndex, request: dict[str, Any]
+    store: JobStore,
+    metrics: MetricStore,
+    index: SearchIndex,
+    request: dict[str, Any],
+    now: float | None = None,
 ) -> dict[str, Any]:
-    """Search's response: SearchRecords, NextToken and TotalHits."""
+    """Search's response: SearchRecords, NextToken and TotalHits (warm pools as at `now`)."""
     validate_shape(request, "SearchRequest")
     if request["Resource"] != "TrainingJob" or request.get("CrossAccountFilterOption") == (
         "CrossAccount"
@@ -76,7 +85,7 @@ def search(
     parsed = parse(document) if document is not None else None
     expression = visible_only(parsed, visibility)
     sort = sort_key(request)
-    refresh(store, metrics, index)
+    refresh(store, metrics, index, now)
     digest = request_digest([document, visibility, sort.property, sort.descending])
     matching = compile_expression(expression, index.estimate) if expression else None
     page = index.query(
@@ -87,7 +96,7 @@ def search(
         digest,
     )
     response: dict[str, Any] = {
-        "Results": [{"TrainingJob": search_record(store, metrics, n)} for n in page.names],
+        "Results": [{"TrainingJob": search_record(store, metrics, n, now)} for n in page.names],
         "TotalHits": {"Value": page.total, "Relation": "EqualTo"},
     }
     if page.next_token:

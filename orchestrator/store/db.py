@@ -50,6 +50,11 @@ CREATE INDEX IF NOT EXISTS jobs_lower_name ON jobs (lower(name));
 CREATE INDEX IF NOT EXISTS jobs_creation ON jobs (creation_time, name);
 CREATE INDEX IF NOT EXISTS jobs_status ON jobs (status, name);
 CREATE INDEX IF NOT EXISTS jobs_modified ON jobs (last_modified_time, name);
+-- Search's unfiltered pages: TotalHits counts the training jobs from this index instead of
+-- reading every row (60 ms at 100,000 jobs), and the newest-first walk follows it. Partial, so
+-- only queries that say kind = 'training' literally can pick it (ListTrainingJobs' `kind = ?`
+-- keeps its plan; the stale-rows query opts out with +kind).
+CREATE INDEX IF NOT EXISTS jobs_training ON jobs (creation_time, name) WHERE kind = 'training';
 CREATE TABLE IF NOT EXISTS transitions (
     job TEXT NOT NULL REFERENCES jobs(name) ON DELETE CASCADE,
     seq INTEGER NOT NULL,

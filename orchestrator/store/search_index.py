@@ -56,7 +56,7 @@ class SearchIndex:
         """(name, version) of jobs whose index rows are out of date."""
         rows = self.db.read().execute(
             "SELECT name, version FROM jobs WHERE version != indexed_version"
-            " AND kind = 'training' LIMIT ?",
+            " AND +kind = 'training' LIMIT ?",  # +: the partial index of unindexed jobs
             (limit,),
         )
         return [(row["name"], row["version"]) for row in rows]

@@ -108,10 +108,21 @@ RULES = (
         forbidden=("orchestrator.cli",),
     ),
     Rule(
-        "the HTTP API is a leaf (the CLI and the pytest plugin serve it)",
+        "the HTTP API is a leaf (the CLI, the pytest plugin and its dashboard use it)",
         importers=("orchestrator",),
-        except_importers=("orchestrator.api", "orchestrator.cli", "orchestrator.testing"),
+        except_importers=(
+            "orchestrator.api",
+            "orchestrator.cli",
+            "orchestrator.testing",
+            "orchestrator.dashboard",
+        ),
         forbidden=("orchestrator.api",),
+    ),
+    Rule(
+        "the dashboard is served by the HTTP API alone",
+        importers=("orchestrator",),
+        except_importers=("orchestrator.dashboard", "orchestrator.api"),
+        forbidden=("orchestrator.dashboard",),
     ),
 )
 
@@ -248,9 +259,13 @@ REFUSED = {
         "orchestrator.lifecycle",
     ),
     "the CLI is a leaf": ("orchestrator.local", "orchestrator.cli.render"),
-    "the HTTP API is a leaf (the CLI and the pytest plugin serve it)": (
+    "the HTTP API is a leaf (the CLI, the pytest plugin and its dashboard use it)": (
         "orchestrator.local",
         "orchestrator.api.server",
+    ),
+    "the dashboard is served by the HTTP API alone": (
+        "orchestrator.cli.serve",
+        "orchestrator.dashboard.routes",
     ),
 }
 
@@ -263,6 +278,8 @@ ACCEPTED = [
     ("orchestrator.runtime.fake", "orchestrator.clock"),
     ("orchestrator.store.capacity", "orchestrator.capacity"),
     ("orchestrator.cli.serve", "orchestrator.api.server"),
+    ("orchestrator.api.server", "orchestrator.dashboard.routes"),
+    ("orchestrator.dashboard.security", "orchestrator.api.sigv4"),
     ("orchestrator.engine.recording", "orchestrator.store.metrics"),
     *EXCEPTIONS,
 ]

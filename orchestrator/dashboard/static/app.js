@@ -17,7 +17,10 @@ let scope = null;
 async function show() {
   if (scope) scope.close();
   scope = new ViewScope();
-  const root = document.getElementById("view");
+  // Each view draws into a container of its own: an answer that arrives after the user moved
+  // on lands in a detached node, never over the next view.
+  const root = document.createElement("div");
+  document.getElementById("view").replaceChildren(root);
   for (const [pattern, nav, view] of ROUTES) {
     const match = location.hash.match(pattern);
     if (!match) continue;

@@ -12,7 +12,7 @@ function meter(label, held, total, format) {
 function shares(rows, empty, id) {
   if (!rows.length) return el("p", { class: "muted" }, empty);
   return table(["Job", "CPUs", "Memory", "GPUs"], rows.map((s) => el("tr", {},
-    el("td", {}, s.warmPool ? `warm pool of ${s.job}` : el("a", { href: `#/jobs/training/${encodeURIComponent(s.job)}` }, s.job)),
+    el("td", {}, s.warmPool ? `warm pool of ${s.job}` : el("a", { href: `#/jobs/${s.kind}/${encodeURIComponent(s.job)}` }, s.job)),
     el("td", { class: "num" }, number(s.cpus)), el("td", { class: "num" }, bytes(s.memoryBytes)),
     el("td", { class: "mono" }, s.gpuIds.length ? s.gpuIds.join(", ") : s.gpus || ""))), { id });
 }

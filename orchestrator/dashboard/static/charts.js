@@ -64,18 +64,30 @@ export function traces(series, options, label = "", color = COLORS[0]) {
   const y = series.map((p) => p[2]);
   const found = [];
   if (options.smoothing > 0) {
-    found.push({ x, y, mode: "lines", name: `${label} raw`.trim(), opacity: 0.25,
+    found.push({ x, y, mode: "lines", name: plain(`${label} raw`.trim()), opacity: 0.25,
       showlegend: false, hoverinfo: "skip", line: { width: 1, color } });
   }
   found.push({ x, y: smooth(y, options.smoothing), mode: series.length > 1 ? "lines" : "lines+markers",
-    name: label || "value", line: { width: 2, color } });
+    name: plain(label || "value"), line: { width: 2, color } });
   return found;
+}
+
+// Plotly reads titles and trace names as a subset of HTML; metric and job names are text.
+export function plain(text) {
+  return String(text).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+}
+
+export function purgeOnClose(scope, container) {
+  scope.onClose(() => {
+    if (window.Plotly) container.querySelectorAll(".chart").forEach((node) => window.Plotly.purge(node));
+  });
 }
 
 export async function draw(node, metric, data, options) {
   const Plotly = await loadPlotly();
+  if (!node.isConnected) return; // the view went while Plotly loaded
   const layout = {
-    title: { text: metric, font: { size: 13 } },
+    title: { text: plain(metric), font: { size: 13 } },
     margin: { l: 50, r: 12, t: 34, b: data.length > 1 ? 70 : 40 },
     xaxis: { title: { text: options.x === "step" ? "step" : options.x === "wall" ? "" : "seconds" } },
     yaxis: { type: options.log ? "log" : "linear" },

@@ -82,20 +82,31 @@ export function errorBox(error) {
   return el("div", { class: "error", role: "alert" }, error.message || String(error));
 }
 
-// A view's timers: every(fn, ms) repeats fn while the view is shown and the tab visible.
+// A view's timers: every(fn, ms) repeats fn while the view is shown and the tab visible;
+// onClose(fn) runs when the view goes (charts are purged so their listeners go too).
 export class ViewScope {
-  constructor() { this.timers = []; this.alive = true; }
+  constructor() { this.timers = new Set(); this.closers = []; this.alive = true; }
   every(fn, ms) {
-    const tick = async () => {
-      if (!this.alive) return;
-      if (!document.hidden) {
-        try { await fn(); } catch (error) { console.warn(error); }
-      }
-      if (this.alive) this.timers.push(setTimeout(tick, ms));
+    const schedule = () => {
+      const handle = setTimeout(async () => {
+        this.timers.delete(handle);
+        if (!this.alive) return;
+        if (!document.hidden) {
+          try { await fn(); } catch (error) { console.warn(error); }
+        }
+        if (this.alive) schedule();
+      }, ms);
+      this.timers.add(handle);
     };
-    this.timers.push(setTimeout(tick, ms));
+    schedule();
   }
-  close() { this.alive = false; this.timers.forEach(clearTimeout); }
+  onClose(fn) { this.closers.push(fn); }
+  close() {
+    this.alive = false;
+    this.timers.forEach(clearTimeout);
+    this.timers.clear();
+    this.closers.forEach((fn) => fn());
+  }
 }
 
 export function hashParams() {

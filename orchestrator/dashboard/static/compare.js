@@ -1,7 +1,7 @@
 // Compare: every metric of the chosen jobs overlaid, and their settings, hyperparameters and
 // final metrics side by side, rows that differ highlighted.
 import { api, el, errorBox, hashParams, number } from "./common.js";
-import { COLORS, chartControls, draw, traces } from "./charts.js";
+import { COLORS, chartControls, draw, purgeOnClose, traces } from "./charts.js";
 
 function section(title, rows, jobs, onlyDiffs) {
   const shown = rows.filter((r) => !onlyDiffs || r.differs);
@@ -30,7 +30,7 @@ function tableCard(found) {
     el("table", { id: "compare-table" }, el("thead", {}, el("tr", {}, el("th", {}, ""), heads)), body));
 }
 
-function chartsCard(found) {
+function chartsCard(found, scope) {
   const options = { x: "step", smoothing: 0, log: false };
   const charts = el("div", { class: "charts", id: "compare-charts" });
   const names = [...new Set(found.series.flatMap((s) => Object.keys(s)))].sort();
@@ -43,12 +43,13 @@ function chartsCard(found) {
       draw(node, name, data, options);
     }
   };
+  purgeOnClose(scope, charts);
   setTimeout(render);
   return el("section", { class: "card" }, el("h2", {}, "Metrics"), chartControls(options, render),
     names.length ? charts : el("p", { class: "muted" }, "None of these jobs reported metrics."));
 }
 
-export async function compareView(root) {
+export async function compareView(root, scope) {
   const chosen = hashParams().jobs || "";
   const input = el("input", { value: chosen, placeholder: "job-a,job-b", id: "compare-jobs", size: "60" });
   const form = el("form", { class: "filters", onsubmit: (event) => {
@@ -61,7 +62,7 @@ export async function compareView(root) {
   }
   try {
     const found = await api("compare", { names: chosen });
-    root.append(chartsCard(found), tableCard(found));
+    root.append(chartsCard(found, scope), tableCard(found));
   } catch (error) {
     root.append(errorBox(error));
   }

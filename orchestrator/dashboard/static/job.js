@@ -1,6 +1,8 @@
 // One job: status and actions, the timeline, the request, artifacts, metric charts, live logs.
 import { act, api, badge, duration, el, errorBox, number, table, time } from "./common.js";
-import { chartControls, draw, traces } from "./charts.js";
+import { chartControls, draw, purgeOnClose, traces } from "./charts.js";
+
+const MAX_LOG_LINES = 5000; // the pane keeps the newest; the whole log is in `orchestrator logs`
 
 function facts(pairs) {
   return el("dl", { class: "facts" },
@@ -112,7 +114,11 @@ function metricsSection(job, scope) {
       draw(node, name, traces(latest[name], options, name), options);
     }
   };
-  const load = async () => { latest = (await api(`training-jobs/${encodeURIComponent(job.name)}/metrics`)).metrics; render(); };
+  const load = async () => {
+    latest = (await api(`training-jobs/${encodeURIComponent(job.name)}/metrics`)).metrics;
+    if (scope.alive) render();
+  };
+  purgeOnClose(scope, charts);
   return { node: el("section", { class: "card" }, el("h2", {}, "Metrics"), chartControls(options, render), note, charts), load };
 }
 
@@ -135,15 +141,16 @@ function logsSection(job, scope) {
       let page;
       do {
         page = await api(base, { host, offset });
-        if (mine !== generation) return; // another host was picked meanwhile
+        if (mine !== generation || !scope.alive) return; // another host was picked meanwhile
         pre.append(...page.lines.map(([t, text]) =>
           el("div", { class: "line" }, el("span", { class: "t" }, time(t)), text)));
+        while (pre.childElementCount > MAX_LOG_LINES) pre.firstChild.remove();
         offset = page.offset;
-      } while (page.more);
+      } while (page.more && page.lines.length);
       ended = page.ended;
       if (follow.checked && atBottom) pre.scrollTop = pre.scrollHeight;
     } finally {
-      busy = false;
+      if (mine === generation) busy = false; // a stale load must not free the current one
     }
   };
   const show = (name) => {

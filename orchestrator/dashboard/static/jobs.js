@@ -37,8 +37,10 @@ function filters(current) {
   });
   const submit = (event) => {
     event.preventDefault();
+    const switched = kind.value !== current.kind; // sorts and searches differ by kind
     go({ ...current, kind: kind.value, status: status.value, name: name.value.trim(),
-      q: kind.value === "processing" ? "" : q.value.trim() });
+      q: switched || kind.value === "processing" ? "" : q.value.trim(),
+      sort: switched ? "" : current.sort, order: switched ? "" : current.order });
   };
   kind.addEventListener("change", submit);
   status.addEventListener("change", submit);
@@ -98,9 +100,12 @@ export function jobsView(root, scope) {
   next.addEventListener("click", () => { if (nextToken) { pages.push(nextToken); load(); } });
   const labels = ["", "Name", "Status", "Secondary status", "Instance", "Created", "Duration",
     "Final metrics", "Warm pool"];
+  let asked = 0;
   async function load() {
+    const mine = ++asked; // a tick and a click may overlap: only the latest answer is shown
     try {
       const page = await api("jobs", { ...current, next: pages[pages.length - 1] });
+      if (mine !== asked) return;
       problem.replaceChildren();
       body.replaceChildren(...page.rows.map((job) => row(job, showSelection)));
       if (!page.rows.length) body.append(el("tr", {}, el("td", { colspan: "9", class: "muted" }, "No jobs match.")));
@@ -109,7 +114,7 @@ export function jobsView(root, scope) {
       previous.disabled = pages.length < 2;
       info.textContent = page.total === null ? "" : `${page.total} job${page.total === 1 ? "" : "s"}`;
     } catch (error) {
-      problem.replaceChildren(errorBox(error));
+      if (mine === asked) problem.replaceChildren(errorBox(error));
     }
   }
   showSelection();
