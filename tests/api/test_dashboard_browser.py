@@ -173,3 +173,22 @@ def test_capacity_shows_the_running_job(sm: Any, page: Any, orch: Any) -> None:
     shot(page, "capacity")
     sm.stop_training_job(TrainingJobName="dash-capacity")
     orch.wait("dash-capacity", timeout=120)
+
+
+def test_release_ends_a_warm_pool(sm: Any, page: Any, orch: Any) -> None:
+    resources = {
+        "InstanceType": "ml.m5.large",
+        "InstanceCount": 1,
+        "VolumeSizeInGB": 1,
+        "KeepAlivePeriodInSeconds": 600,
+    }
+    sm.create_training_job(**job("dash-pool", ["train"], ResourceConfig=resources))
+    orch.wait("dash-pool", timeout=120)
+    page.goto("/#/jobs/training/dash-pool")
+    resources_held = page.locator("#artifacts")
+    expect(resources_held).to_contain_text("Available", timeout=WAIT_MS)
+    page.click("#release-button")
+    expect(resources_held).to_contain_text("Terminated", timeout=WAIT_MS)
+    described = sm.describe_training_job(TrainingJobName="dash-pool")
+    assert described["WarmPoolStatus"]["Status"] == "Terminated"
+    assert page.locator("#release-button").is_disabled()

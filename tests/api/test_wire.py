@@ -57,7 +57,11 @@ def test_malformed_requests(server: ApiServer) -> None:
     assert sagemaker(server, "ListTrainingJobs", b'{"MaxResults": "ten"}')["__type"] == (
         "ValidationException"
     )
-    assert error_of(*call(server, "GET", "/", b"", {}))["__type"] == "UnknownOperationException"
+    # GET / is the dashboard's page; any other GET the API does not know is an unknown operation
+    assert error_of(*call(server, "GET", "/x", b"", {}))["__type"] == "UnknownOperationException"
+    assert error_of(*call(server, "POST", "/", b"{}", {"Content-Type": JSON11}))["__type"] == (
+        "UnknownOperationException"
+    )
     assert error_of(*call(server, "DELETE", "/x", b"", {"Content-Length": "0"}))
 
 

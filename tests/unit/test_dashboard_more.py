@@ -21,7 +21,10 @@ from orchestrator.engine.engine import Engine
 from orchestrator.lifecycle import Secondary
 from orchestrator.local import Orchestrator
 from orchestrator.operations import processing_jobs
-from tests.unit.harness import Harness, request
+from orchestrator.operations import training_jobs as service
+from tests.unit.harness import Harness, request, until
+from tests.unit.test_gpu_jobs import SIMULATE_2, _gpu_job, _running, _visible
+from tests.unit.test_gpu_jobs import _harness as _gpu_harness
 from tests.unit.test_processing_jobs import proc
 
 HOST = {"host": "127.0.0.1:9000"}
@@ -163,3 +166,28 @@ def test_capacity_names_processing_jobs_and_says_why_a_job_waits(
 def test_an_empty_json_search_is_searched_as_written(orch: Orchestrator) -> None:
     error = read(Dashboard(orch, Gate("auto", None)), "/dashboard/api/jobs?q=%7B%7D", 400)
     assert "Filters" not in error["message"] or "SearchExpression" in error["message"]
+
+
+def test_gpus_held_show_on_the_job_and_the_capacity_page(tmp_path: Path) -> None:
+    h = _gpu_harness(tmp_path, gpus=SIMULATE_2)
+    engine = Engine(h.ctx)
+    for name in ("a", "b", "c"):
+        h.create(engine, _gpu_job(name))
+        if name != "c":
+            until(lambda name=name: _running(h, name))
+    until(lambda: h.store.require("c").secondary_status == "Pending")
+    orch = Orchestrator(h.settings, runtime=h.runtime, objects=h.objects, clock=h.clock)
+    try:
+        dash = Dashboard(orch, Gate("auto", None))
+        job = read(dash, "/dashboard/api/training-jobs/a")
+        assert job["gpus"] == [_visible(h, "a")] and job["canStop"]
+        found = read(dash, "/dashboard/api/capacity")
+        holders = {gpu["uuid"]: gpu["heldBy"] for gpu in found["gpus"]}
+        assert holders == {_visible(h, "a"): "a", _visible(h, "b"): "b"}
+        assert [share["job"] for share in found["waiting"]] == ["c"]
+        assert "1 GPU" in found["pending"][0]["message"]
+    finally:
+        for name in ("a", "b", "c"):
+            service.request_stop(h.store, name, h.clock)
+        engine.join(timeout=30)
+        orch.close()

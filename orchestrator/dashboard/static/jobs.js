@@ -48,6 +48,25 @@ function filters(current) {
     el("button", { type: "submit", class: "primary" }, "Apply"));
 }
 
+const EXAMPLES = [
+  ["resnet", "the name contains resnet"],
+  ["HyperParameters.lr > 0.01 and Metrics.loss < 0.5", "both (and)"],
+  ['Tags.team = vision or Tags.team = "speech team"', "either (or); quotes for spaces"],
+  ["Tags.owner exists", "exists, notexists"],
+  ["TrainingJobStatus in Failed,Stopped", "in: a comma-separated list"],
+  ['{"Filters": [...], "SubExpressions": [...], "Operator": "Or"}', "Search's own JSON, nested"],
+];
+
+function searchHelp() {
+  return el("details", { class: "muted", id: "search-help" },
+    el("summary", {}, "Search syntax"),
+    el("table", {}, el("tbody", {}, EXAMPLES.map(([text, means]) =>
+      el("tr", {}, el("td", { class: "mono" }, text), el("td", {}, means))))),
+    el("p", {}, "Operators: = != > >= < <= ~ (contains) in exists notexists. Properties are ",
+      "Search's: TrainingJobName, TrainingJobStatus, HyperParameters.*, Metrics.*, Tags.*, ",
+      "ResourceConfig.InstanceType, InputDataConfig.ChannelName and the rest."));
+}
+
 function header(current, label) {
   const property = SORTABLE[current.kind][label];
   if (!property) return el("th", {}, label);
@@ -120,7 +139,7 @@ export function jobsView(root, scope) {
   showSelection();
   root.replaceChildren(
     el("h1", {}, current.kind === "training" ? "Training jobs" : "Processing jobs", info),
-    filters(current), problem,
+    filters(current), current.kind === "training" ? searchHelp() : "", problem,
     el("div", { class: "card" },
       el("table", { id: "jobs-table" },
         el("thead", {}, el("tr", {}, labels.map((l) => header(current, l)))), body),
