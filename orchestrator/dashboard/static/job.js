@@ -20,7 +20,9 @@ function timelineCard(job) {
     el("td", {}, el("div", { class: "bar", title: duration(t.seconds) },
       el("span", { style: `width:${Math.max(2, 100 * (t.seconds || 0) / longest)}%` }))),
     el("td", {}, t.message)));
-  return el("section", { class: "card", id: "timeline" }, el("h2", {}, "Status timeline"),
+  const title = job.kind === "training" ? "Status timeline"
+    : "Steps (the engine's record: DescribeProcessingJob has no transitions)";
+  return el("section", { class: "card", id: "timeline" }, el("h2", {}, title),
     table(["Status", "Start", "End", "Duration", "", "Message"], rows));
 }
 
@@ -51,12 +53,16 @@ function requestCard(job) {
       ["Retries", d.RetryStrategy ? `up to ${d.RetryStrategy.MaximumRetryAttempts}` : ""],
       ["Managed spot", d.EnableManagedSpotTraining ? "yes" : ""],
       ["Keep alive", resources.KeepAlivePeriodInSeconds ? `${resources.KeepAlivePeriodInSeconds}s` : ""],
+      ["Arguments", (algorithm.ContainerArguments || []).join(" ")],
+      ["Exit message", d.ExitMessage || ""],
       ["Failure", d.FailureReason || ""],
     ]),
-    el("h2", { style: "margin-top:12px" }, "Hyperparameters"),
-    hyper.length ? table(["Name", "Value"], hyper.map(([k, v]) =>
-      el("tr", {}, el("td", { class: "mono" }, k), el("td", { class: "mono" }, v))), { id: "hyperparameters" })
-      : el("p", { class: "muted" }, "None."),
+    job.kind === "training" ? [
+      el("h2", { style: "margin-top:12px" }, "Hyperparameters"),
+      hyper.length ? table(["Name", "Value"], hyper.map(([k, v]) =>
+        el("tr", {}, el("td", { class: "mono" }, k), el("td", { class: "mono" }, v))), { id: "hyperparameters" })
+        : el("p", { class: "muted" }, "None."),
+    ] : "",
     el("h2", { style: "margin-top:12px" }, "Channels"), channelsTable(d));
 }
 
