@@ -18,7 +18,7 @@ from typing import Any
 
 from orchestrator.config import Settings
 from orchestrator.engine.context import EngineContext
-from orchestrator.engine.logs import log_event
+from orchestrator.engine.logs import parse_lines
 from orchestrator.errors import ProtocolError
 from orchestrator.processing_spec import public_name, stored_name
 from orchestrator.spec import PROCESSING, TRAINING, host_names
@@ -240,11 +240,9 @@ def _events(path: Path, offset: int) -> list[_Event]:
         data = handle.read()
     events: list[_Event] = []
     position = offset
-    # Lines end at \n only: a bare \r (a progress bar) is part of the text.
-    for raw in data[: data.rfind(b"\n") + 1].split(b"\n")[:-1]:
-        stamp, text = log_event(raw, events[-1].stamp if events else 0.0)
-        events.append(_Event(stamp, text, position, position + len(raw) + 1))
-        position += len(raw) + 1
+    for stamp, text, size in parse_lines(data):
+        events.append(_Event(stamp, text, position, position + size))
+        position += size
     return events
 
 

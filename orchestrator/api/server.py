@@ -141,14 +141,7 @@ class _Handler(BaseHTTPRequestHandler):
         except Exception:  # a bug: answer 500 as the API does, with no trace
             log.exception("dashboard request %s failed", request_id)
             answer = dashboard.Response(500, b'{"error":"InternalFailure"}', "application/json")
-        self.send_response(answer.status)
-        self.send_header("Content-Type", answer.content_type)
-        self.send_header("Content-Length", str(len(answer.body)))
-        for name, value in answer.headers.items():
-            self.send_header(name, value)
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(answer.body)
+        self._write(answer.status, answer.content_type, answer.body, answer.headers)
 
     def _read_body(self) -> bytes:
         length = self.headers.get("Content-Length")
@@ -213,14 +206,20 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             data = json.dumps(document, default=_epoch).encode()
             content_type = "application/x-amz-json-1.1"
+        headers = {"x-amzn-RequestId": request_id}
+        if self.cbor:
+            headers["smithy-protocol"] = "rpc-v2-cbor"
+        if error_type:
+            headers["x-amzn-ErrorType"] = error_type
+        self._write(status, content_type, data, headers)
+
+    def _write(self, status: int, content_type: str, data: bytes, headers: dict[str, str]) -> None:
+        """One response, the API's or the dashboard's (a HEAD gets the headers alone)."""
         self.send_response(status)
         self.send_header("Content-Type", content_type)
-        if self.cbor:
-            self.send_header("smithy-protocol", "rpc-v2-cbor")
         self.send_header("Content-Length", str(len(data)))
-        self.send_header("x-amzn-RequestId", request_id)
-        if error_type:
-            self.send_header("x-amzn-ErrorType", error_type)
+        for name, value in headers.items():
+            self.send_header(name, value)
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(data)

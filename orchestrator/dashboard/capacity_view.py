@@ -11,6 +11,7 @@ from orchestrator.local import Orchestrator
 from orchestrator.operations.training_jobs import settle_warm_pools
 from orchestrator.processing_spec import public_name
 from orchestrator.store.capacity import Allocation, CapacityLedger
+from orchestrator.store.jobs import JobRecord
 from orchestrator.store.pools import SHARE_PREFIX, WarmPool, WarmPoolStore
 
 
@@ -78,30 +79,32 @@ def capacity_view(orch: Orchestrator) -> dict[str, Any]:
     # The engine's capacity: the host asked once, GPUs detected once per engine.
     capacity = orch.engine.ctx.capacity()
     document = summary(capacity, ledger.allocations(), pools, ledger.held_by_node())
-    for share in (*document["running"], *document["waiting"]):
+    for share in document["running"]:
         _name_of(orch, share)
-    document["pending"] = _pending(orch, document["waiting"])
+    document["pending"] = [
+        pending
+        for share in document["waiting"]
+        if (pending := _waiting_for(orch, _name_of(orch, share), share)) is not None
+    ]
     return document
 
 
-def _name_of(orch: Orchestrator, share: dict[str, Any]) -> None:
-    """A share's job as the API names it, and its kind (the ledger keys processing jobs by
-    their stored row name)."""
+def _name_of(orch: Orchestrator, share: dict[str, Any]) -> JobRecord | None:
+    """Names a share's job as the API does, with its kind (the ledger keys processing jobs by
+    their stored row name); the job's record, if it still has one."""
     record = orch.store.get(share["job"])
     share["kind"] = record.kind if record is not None else "training"
-    share["stored"] = share["job"]
     if record is not None and record.kind == "processing":
         share["job"] = public_name(record.name)
+    return record
 
 
-def _pending(orch: Orchestrator, waiting: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """Jobs in Pending, with the message that says what they wait for."""
-    found = []
-    for share in waiting:
-        record = orch.store.get(share["stored"])
-        if record is None or record.secondary_status != "Pending":
-            continue
-        transitions = orch.store.transitions(record.name)
-        message = transitions[-1].message if transitions else None
-        found.append({"job": share["job"], "kind": share["kind"], "message": message or ""})
-    return found
+def _waiting_for(
+    orch: Orchestrator, record: JobRecord | None, share: Mapping[str, Any]
+) -> dict[str, Any] | None:
+    """A job in Pending, with the message that says what it waits for."""
+    if record is None or record.secondary_status != "Pending":
+        return None
+    transitions = orch.store.transitions(record.name)
+    message = transitions[-1].message if transitions else None
+    return {"job": share["job"], "kind": share["kind"], "message": message or ""}

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from orchestrator.dashboard.jobs import metric_series
+from orchestrator.dashboard.jobs import final_metrics, metric_series
 from orchestrator.errors import ValidationError
 from orchestrator.local import Orchestrator
 
@@ -39,9 +39,7 @@ def side_by_side(values: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
 
 def comparison_table(jobs: Sequence[Mapping[str, Any]]) -> dict[str, list[dict[str, Any]]]:
     """The table of Compare from Describe responses: settings, hyperparameters, final metrics."""
-    finals = [
-        {m["MetricName"]: m["Value"] for m in job.get("FinalMetricDataList", [])} for job in jobs
-    ]
+    finals = [final_metrics(job) for job in jobs]
     return {
         "settings": side_by_side([_settings(job) for job in jobs]),
         "hyperparameters": side_by_side([job.get("HyperParameters") or {} for job in jobs]),

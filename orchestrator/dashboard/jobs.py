@@ -18,6 +18,7 @@ from orchestrator.errors import ValidationError, training_job_not_found
 from orchestrator.lifecycle import is_terminal
 from orchestrator.local import Orchestrator
 from orchestrator.operations import processing_jobs
+from orchestrator.operations.training_jobs import status_transitions
 from orchestrator.spec import host_names
 from orchestrator.store.capacity import CapacityLedger
 from orchestrator.store.jobs import JobRecord
@@ -27,7 +28,6 @@ KINDS = ("training", "processing")
 PROCESSING_SORTS = {"CreationTime": "CreationTime", "Name": "Name", "Status": "Status"}
 LOG_PAGE_BYTES = 256 * 1024
 MAX_POINTS = 2000  # per metric series in one answer
-TERMINAL = ("Completed", "Failed", "Stopped")
 
 
 def kind_of(params: Mapping[str, str]) -> str:
@@ -73,10 +73,15 @@ def training_row(job: Mapping[str, Any], now: float) -> dict[str, Any]:
         "instanceCount": resources.get("InstanceCount") or sum(g["InstanceCount"] for g in groups),
         "created": job["CreationTime"],
         "duration": _duration(job.get("TrainingStartTime"), end, now),
-        "finalMetrics": {m["MetricName"]: m["Value"] for m in job.get("FinalMetricDataList", [])},
+        "finalMetrics": final_metrics(job),
         "warmPool": (job.get("WarmPoolStatus") or {}).get("Status"),
         "failureReason": job.get("FailureReason"),
     }
+
+
+def final_metrics(job: Mapping[str, Any]) -> dict[str, float]:
+    """FinalMetricDataList as {metric: value}."""
+    return {m["MetricName"]: m["Value"] for m in job.get("FinalMetricDataList", [])}
 
 
 def _processing_list(orch: Orchestrator, params: Mapping[str, str], now: float) -> dict[str, Any]:
@@ -153,15 +158,7 @@ def job_detail(orch: Orchestrator, kind: str, name: str) -> dict[str, Any]:
     record = _record(orch, kind, name)
     if kind == "processing":
         described = orch.describe_processing_job(name)
-        transitions = [
-            {
-                "Status": t.status,
-                "StartTime": t.start_time,
-                "EndTime": t.end_time,
-                "StatusMessage": t.message or "",
-            }
-            for t in orch.store.transitions(record.name)
-        ]
+        transitions = status_transitions(orch.store, record.name)
         status = described["ProcessingJobStatus"]
     else:
         described = orch.describe_training_job(name)
@@ -181,7 +178,7 @@ def job_detail(orch: Orchestrator, kind: str, name: str) -> dict[str, Any]:
         "artifacts": artifacts(described),
         "canStop": status == "InProgress",
         "canRelease": (described.get("WarmPoolStatus") or {}).get("Status") == "Available",
-        "ended": status in TERMINAL,
+        "ended": is_terminal(record.secondary),
         "now": now,
     }
 
@@ -235,12 +232,11 @@ def log_page(orch: Orchestrator, kind: str, name: str, params: Mapping[str, str]
     path = EngineContext.log_file(orch.settings, record.name, host)
     offset = _offset(params.get("offset"), path)
     lines, after = read_log(path, offset, LOG_PAGE_BYTES)
-    ended = is_terminal(record.secondary) and not record.has_live_owner(orch.clock.now())
     return {
         "host": host,
         "lines": [[stamp, text] for stamp, text in lines],
         "offset": after,
-        "ended": ended,
+        "ended": orch.settled(record.name),  # its log is whole once its supervisor is done
         # Only when this page brought lines: a torn last line (its writer died) never completes.
         "more": bool(lines) and _size(path) > after,
     }

@@ -147,6 +147,16 @@ def log_event(raw: bytes, previous: float = 0.0) -> tuple[float, str]:
         return previous, line
 
 
+def parse_lines(data: bytes) -> list[tuple[float, str, int]]:
+    """The complete lines of a stretch of a log file: (stamp, text, bytes with its newline).
+    Lines end at \n only (not splitlines): a bare \r, a progress bar's, is text."""
+    events: list[tuple[float, str, int]] = []
+    for raw in data[: data.rfind(b"\n") + 1].split(b"\n")[:-1]:
+        stamp, text = log_event(raw, events[-1][0] if events else 0.0)
+        events.append((stamp, text, len(raw) + 1))
+    return events
+
+
 def read_log(
     path: Path, offset: int = 0, max_bytes: int = -1
 ) -> tuple[list[tuple[float, str]], int]:
@@ -159,11 +169,8 @@ def read_log(
         data = handle.read(max_bytes)
         if max_bytes >= 0 and b"\n" not in data:
             data += handle.readline()  # one line longer than the bound still comes whole
-    end = data.rfind(b"\n") + 1
-    events: list[tuple[float, str]] = []
-    for raw in data[:end].split(b"\n")[:-1]:  # not splitlines: a bare \r is not a line end
-        events.append(log_event(raw, events[-1][0] if events else 0.0))
-    return events, offset + end
+    lines = parse_lines(data)
+    return [(stamp, text) for stamp, text, _ in lines], offset + sum(n for *_, n in lines)
 
 
 def complete_lines(path: Path) -> int:

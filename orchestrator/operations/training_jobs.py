@@ -197,7 +197,14 @@ def describe(
         ]
         if final:
             response["FinalMetricDataList"] = final
-    response["SecondaryStatusTransitions"] = [
+    response["SecondaryStatusTransitions"] = status_transitions(store, name)
+    return response
+
+
+def status_transitions(store: JobStore, name: str) -> list[dict[str, Any]]:
+    """A job's history as SecondaryStatusTransitions (by its stored name: processing jobs keep
+    one too, which their API does not show)."""
+    return [
         {
             k: v
             for k, v in (
@@ -210,7 +217,6 @@ def describe(
         }
         for t in store.transitions(name)
     ]
-    return response
 
 
 def _launched(store: JobStore, record: JobRecord) -> bool:

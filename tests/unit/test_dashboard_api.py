@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -45,13 +44,6 @@ def h(tmp_path: Path) -> Harness:
     pooled = {"InstanceType": "ml.m5.large", "InstanceCount": 1, "VolumeSizeInGB": 10}
     harness.run(_job("pooled", "0.1", ResourceConfig={**pooled, "KeepAlivePeriodInSeconds": 600}))
     return harness
-
-
-@pytest.fixture
-def orch(h: Harness) -> Iterator[Orchestrator]:
-    made = Orchestrator(h.settings, runtime=h.runtime, objects=h.objects, clock=h.clock)
-    yield made
-    made.close()
 
 
 @pytest.fixture

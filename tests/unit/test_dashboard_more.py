@@ -6,9 +6,7 @@ from __future__ import annotations
 import base64
 import copy
 import json
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -23,11 +21,10 @@ from orchestrator.local import Orchestrator
 from orchestrator.operations import processing_jobs
 from orchestrator.operations import training_jobs as service
 from tests.unit.harness import Harness, request, until
+from tests.unit.test_dashboard_api import read
 from tests.unit.test_gpu_jobs import SIMULATE_2, _gpu_job, _running, _visible
 from tests.unit.test_gpu_jobs import _harness as _gpu_harness
 from tests.unit.test_processing_jobs import proc
-
-HOST = {"host": "127.0.0.1:9000"}
 
 
 @pytest.fixture
@@ -41,19 +38,6 @@ def h(tmp_path: Path) -> Harness:
     engine.submit(spec)
     engine.join(timeout=30)
     return harness
-
-
-@pytest.fixture
-def orch(h: Harness) -> Iterator[Orchestrator]:
-    made = Orchestrator(h.settings, runtime=h.runtime, objects=h.objects, clock=h.clock)
-    yield made
-    made.close()
-
-
-def read(dash: Dashboard, target: str, status: int = 200, **headers: str) -> Any:
-    response = dash.handle("GET", target, "127.0.0.1", {**HOST, **headers})
-    assert response.status == status, response.body
-    return json.loads(response.body)
 
 
 def test_processing_jobs_list_open_and_log(orch: Orchestrator) -> None:

@@ -83,6 +83,16 @@ export function purgeOnClose(scope, container) {
   });
 }
 
+// The chart of one metric in a container, made the first time it is asked for.
+export function chartFor(container, metric) {
+  let node = container.querySelector(`[data-metric="${CSS.escape(metric)}"]`);
+  if (!node) {
+    node = el("div", { class: "chart", "data-metric": metric });
+    container.append(node);
+  }
+  return node;
+}
+
 export async function draw(node, metric, data, options) {
   const Plotly = await loadPlotly();
   if (!node.isConnected) return; // the view went while Plotly loaded

@@ -1,7 +1,7 @@
 // Compare: every metric of the chosen jobs overlaid, and their settings, hyperparameters and
 // final metrics side by side, rows that differ highlighted.
 import { api, el, errorBox, hashParams, number } from "./common.js";
-import { COLORS, chartControls, draw, purgeOnClose, traces } from "./charts.js";
+import { COLORS, chartControls, chartFor, draw, purgeOnClose, traces } from "./charts.js";
 
 function section(title, rows, jobs, onlyDiffs) {
   const shown = rows.filter((r) => !onlyDiffs || r.differs);
@@ -36,8 +36,7 @@ function chartsCard(found, scope) {
   const names = [...new Set(found.series.flatMap((s) => Object.keys(s)))].sort();
   const render = () => {
     for (const name of names) {
-      let node = charts.querySelector(`[data-metric="${CSS.escape(name)}"]`);
-      if (!node) { node = el("div", { class: "chart", "data-metric": name }); charts.append(node); }
+      const node = chartFor(charts, name);
       const data = found.jobs.flatMap((job, i) => found.series[i][name]
         ? traces(found.series[i][name], options, job, COLORS[i % COLORS.length]) : []);
       draw(node, name, data, options);

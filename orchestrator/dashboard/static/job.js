@@ -1,6 +1,6 @@
 // One job: status and actions, the timeline, the request, artifacts, metric charts, live logs.
 import { act, api, badge, duration, el, errorBox, number, table, time } from "./common.js";
-import { chartControls, draw, purgeOnClose, traces } from "./charts.js";
+import { chartControls, chartFor, draw, purgeOnClose, traces } from "./charts.js";
 
 const MAX_LOG_LINES = 5000; // the pane keeps the newest; the whole log is in `orchestrator logs`
 
@@ -115,9 +115,7 @@ function metricsSection(job, scope) {
     const names = Object.keys(latest).sort();
     note.hidden = names.length > 0;
     for (const name of names) {
-      let node = charts.querySelector(`[data-metric="${CSS.escape(name)}"]`);
-      if (!node) { node = el("div", { class: "chart", "data-metric": name }); charts.append(node); }
-      draw(node, name, traces(latest[name], options, name), options);
+      draw(chartFor(charts, name), name, traces(latest[name], options, name), options);
     }
   };
   const load = async () => {
